@@ -1,0 +1,39 @@
+"""Personal API tokens for the CLI: log in with a password, log out by revoking."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from shipyard.api.deps import ApiPrincipal, DbDep, SettingsDep, client_address
+from shipyard.auth import service as auth
+from shipyard.auth.schemas import LoginRequest, TokenIssued
+from shipyard.errors import InvalidInput
+from shipyard.i18n import _
+from shipyard.users.schemas import UserPublic
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/login", status_code=status.HTTP_201_CREATED)
+def login(body: LoginRequest, request: Request, db: DbDep, settings: SettingsDep) -> TokenIssued:
+    """Check email and password and issue a personal API token."""
+    creds = auth.Credentials(
+        email=body.email, password=body.password, client_address=client_address(request)
+    )
+    user = auth.authenticate(db, creds, settings=settings)
+    raw, token = auth.issue_api_token(db, user=user, name=body.token_name, settings=settings)
+    return TokenIssued(
+        token=raw,
+        token_id=token.id,
+        name=token.name,
+        expires_at=token.expires_at,
+        user=UserPublic.model_validate(user),
+    )
+
+
+@router.delete("/token", status_code=status.HTTP_204_NO_CONTENT)
+def logout(principal: ApiPrincipal, db: DbDep) -> None:
+    """Revoke the API token this request was made with."""
+    if principal.api_token is None:
+        raise InvalidInput(_("Only an API token can revoke itself; log out in the console."))
+    auth.revoke_api_token(db, user=principal.user, token_id=principal.api_token.id)

@@ -1,0 +1,107 @@
+"""create_app(): the manager's ASGI application (API, console, probes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from shipyard import __version__, errors
+from shipyard.api import errors as api_errors
+from shipyard.api.deps import api_principal
+from shipyard.api.routes import router as api_router
+from shipyard.api.routes.system import health
+from shipyard.config import Settings, get_settings
+from shipyard.db import Database
+from shipyard.web import errors as web_errors
+from shipyard.web.deps import LoginRequired, web_principal
+from shipyard.web.middleware import ConsoleMiddleware
+from shipyard.web.routes import router as web_router
+from shipyard.web.templating import STATIC, make_templates
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_domain(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.ShipyardError)
+        if _is_api(request):
+            return api_errors.domain_error(exc)
+        return web_errors.domain_error(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if _is_api(request):
+            return api_errors.validation_error(exc)
+        return web_errors.validation_error(request)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if _is_api(request):
+            return api_errors.http_error(exc)
+        return web_errors.http_error(request, exc)
+
+    async def on_login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        return web_errors.login_required(request, exc)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return api_errors.internal_error(request, exc)
+        return web_errors.internal_error(request, exc)
+
+    app.add_exception_handler(errors.ShipyardError, on_domain)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(LoginRequired, on_login_required)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _docs(app: FastAPI) -> None:
+    @app.get("/api/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        response: HTMLResponse = request.app.state.templates.TemplateResponse(
+            request, "api_docs.html", {}
+        )
+        return response
+
+    @app.get("/api/docs/oauth2-redirect", include_in_schema=False)
+    def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """The manager app; pass settings and a database in tests, else both come from config."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Shipyard",
+        version=__version__,
+        description="Self-hosted compute-session platform.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        responses={422: {"description": "Invalid input: {\"error\": {code, message, details}}"}},
+    )
+    app.state.settings = settings
+    app.state.db = database or Database(settings.effective_database_url)
+    app.state.templates = make_templates()
+    app.add_middleware(ConsoleMiddleware, default_language=settings.default_language)
+    _install_error_handlers(app)
+    app.include_router(health)
+    app.include_router(api_router, dependencies=[Depends(api_principal)])
+    app.include_router(web_router, dependencies=[Depends(web_principal)])
+    _docs(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def app_factory() -> Any:
+    """Entry point for `uvicorn --factory shipyard.app:app_factory`."""
+    return create_app()

@@ -1,0 +1,170 @@
+"""Logging in and out: credential checks, web sessions and personal API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from shipyard.auth import passwords, throttle, tokens
+from shipyard.auth.models import ApiToken, WebSession
+from shipyard.config import Settings
+from shipyard.db import utcnow
+from shipyard.errors import AuthenticationFailed, InvalidInput, NotFound
+from shipyard.i18n import _
+from shipyard.users.models import User
+from shipyard.users.service import normalise_email
+
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    email: str
+    password: str
+    client_address: str
+
+
+def authenticate(db: Session, creds: Credentials, *, settings: Settings) -> User:
+    """The user these credentials name, or AuthenticationFailed / Throttled.
+
+    Unknown emails and wrong passwords fail alike, in message and in time; every failure
+    counts towards the throttle of the account and of the client address.
+    """
+    email = normalise_email(creds.email)
+    throttle.check(db, email=email, client_address=creds.client_address, settings=settings)
+    user = db.scalar(select(User).where(User.email == email))
+    stored = user.password_hash if user else None
+    if user is None or not passwords.verify_password(settings, stored, creds.password):
+        throttle.record_failure(db, email=email, client_address=creds.client_address)
+        db.commit()
+        raise AuthenticationFailed(_("Incorrect email or password."))
+    if not user.is_active:
+        raise AuthenticationFailed(_("This account is inactive. Ask an administrator."))
+    throttle.forget_account(db, email=email, settings=settings)
+    if passwords.needs_rehash(settings, user.password_hash):
+        user.password_hash = passwords.hash_password(settings, creds.password)
+    db.commit()
+    return user
+
+
+def start_web_session(
+    db: Session,
+    *,
+    user: User,
+    settings: Settings,
+    client_address: str = "",
+    user_agent: str = "",
+    replaces: str | None = None,
+) -> tuple[str, WebSession]:
+    """A fresh session (never a reused id) and its raw cookie value; `replaces` is ended."""
+    if replaces:
+        db.execute(delete(WebSession).where(WebSession.token_hash == tokens.digest(replaces)))
+    raw = tokens.new_secret()
+    now = utcnow()
+    web_session = WebSession(
+        token_hash=tokens.digest(raw),
+        csrf_token=tokens.new_secret(),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        client_address=client_address[:64],
+        user_agent=user_agent[:255],
+    )
+    db.add(web_session)
+    db.commit()
+    return raw, web_session
+
+
+def resolve_web_session(
+    db: Session, raw: str, *, settings: Settings
+) -> tuple[WebSession, User] | None:
+    """The live session and its active user for a cookie value, or None.
+
+    Expired sessions (idle or absolute) are deleted on sight. last_seen_at is written at
+    most once a minute so that reading pages does not turn into writes.
+    """
+    row = db.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == tokens.digest(raw))
+    ).first()
+    if row is None:
+        return None
+    web_session, user = row.tuple()
+    now = utcnow()
+    idle_limit = web_session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now >= web_session.expires_at or now >= idle_limit or not user.is_active:
+        db.delete(web_session)
+        db.commit()
+        return None
+    if now - web_session.last_seen_at >= TOUCH_EVERY:
+        web_session.last_seen_at = now
+        db.commit()
+    return web_session, user
+
+
+def end_web_session(db: Session, raw: str) -> None:
+    db.execute(delete(WebSession).where(WebSession.token_hash == tokens.digest(raw)))
+    db.commit()
+
+
+def issue_api_token(
+    db: Session, *, user: User, name: str, settings: Settings, days: int | None = None
+) -> tuple[str, ApiToken]:
+    """A new personal API token; the raw value is returned once and never stored."""
+    name = name.strip()
+    if not 1 <= len(name) <= 64:
+        raise InvalidInput(_("A token name has 1 to 64 characters."), details={"field": "name"})
+    raw = tokens.new_api_token()
+    lifetime = days if days is not None else settings.api_token_days
+    token = ApiToken(
+        token_hash=tokens.digest(raw),
+        prefix=raw[:12],
+        name=name,
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(days=lifetime),
+    )
+    db.add(token)
+    db.commit()
+    return raw, token
+
+
+def resolve_api_token(db: Session, raw: str) -> tuple[ApiToken, User] | None:
+    """The unexpired token and its active user for a bearer value, or None."""
+    row = db.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == tokens.digest(raw))
+    ).first()
+    if row is None:
+        return None
+    token, user = row.tuple()
+    now = utcnow()
+    if (token.expires_at is not None and now >= token.expires_at) or not user.is_active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        token.last_used_at = now
+        db.commit()
+    return token, user
+
+
+def revoke_api_token(db: Session, *, user: User, token_id: uuid.UUID) -> None:
+    token = db.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(_("No such API token."))
+    db.delete(token)
+    db.commit()
+
+
+def list_api_tokens(db: Session, *, user: User) -> list[ApiToken]:
+    return list(
+        db.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at)
+        )
+    )
+

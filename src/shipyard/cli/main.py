@@ -1,0 +1,31 @@
+"""The `shipyard` command."""
+
+from __future__ import annotations
+
+import typer
+
+from shipyard import __version__
+from shipyard.cli import account, server
+
+app = typer.Typer(
+    name="shipyard",
+    help="Shipyard: a self-hosted compute-session platform.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command()(server.up)
+app.command()(server.manager)
+app.add_typer(server.db_app, name="db")
+app.command()(account.login)
+app.command()(account.logout)
+app.command()(account.whoami)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

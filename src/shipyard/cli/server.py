@@ -1,0 +1,96 @@
+"""`shipyard up`, `shipyard manager` and `shipyard db upgrade`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.panel import Panel
+
+from shipyard import __version__, migrate
+from shipyard.app import create_app
+from shipyard.bootstrap import Prepared, prepare
+from shipyard.cli.output import console, fail
+from shipyard.config import Settings, load_settings
+from shipyard.db import Database
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file", dir_okay=False)
+]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="where the database, storage and secrets live")
+]
+HostOpt = Annotated[str | None, typer.Option("--host", help="address to listen on")]
+PortOpt = Annotated[int | None, typer.Option("--port", help="port to listen on")]
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+def settings_from(config: Path | None, **overrides: Any) -> Settings:
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return load_settings(config, **given)
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
+        fail(f"invalid configuration: {exc}")
+        raise  # unreachable: fail() exits
+
+
+def announce(settings: Settings, prepared: Prepared) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"Shipyard {__version__} on [bold]{url}[/bold]  (data: {settings.data_dir})")
+    if prepared.backup:
+        console.print(f"Database backed up to {prepared.backup} before migrating.")
+    if prepared.generated_password:
+        console.print(
+            Panel(
+                f"email:    {settings.admin_email}\npassword: {prepared.generated_password}\n\n"
+                f"Shown once; also in {prepared.password_file} (mode 0600).",
+                title="First administrator",
+            )
+        )
+
+
+def serve(settings: Settings, *, migrate_schema: bool) -> None:
+    database = Database(settings.effective_database_url)
+    if not migrate_schema and migrate.current_revision(database.engine) != migrate.head_revision():
+        fail("the database schema is not current: run `shipyard db upgrade` first")
+    announce(settings, prepare(settings, database, upgrade=migrate_schema))
+    uvicorn.run(
+        create_app(settings, database=database),
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        log_level="info",
+    )
+
+
+def up(
+    host: HostOpt = None, port: PortOpt = None, data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
+    """Set up the data dir and database, then serve console and API (the embedded default)."""
+    serve(settings_from(config, host=host, port=port, data_dir=data_dir), migrate_schema=True)
+
+
+def manager(
+    host: HostOpt = None, port: PortOpt = None, data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
+    """Serve console and API only (no embedded agent); the schema must be current."""
+    serve(settings_from(config, host=host, port=port, data_dir=data_dir), migrate_schema=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """Migrate the database to the current schema (a SQLite file is backed up first)."""
+    settings = settings_from(config, data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    database = Database(settings.effective_database_url)
+    before = migrate.current_revision(database.engine)
+    backup = migrate.upgrade(database.engine)
+    if backup:
+        console.print(f"Backed up the database to {backup}")
+    after = migrate.current_revision(database.engine)
+    console.print(f"Schema at revision {after}" + (" (unchanged)" if before == after else ""))

@@ -1,0 +1,82 @@
+"""Who is looking at a console page, and what every page needs to know about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from shipyard.api.deps import (
+    ANON_CSRF_COOKIE,
+    DbDep,
+    Principal,
+    SettingsDep,
+    resolve_principal,
+    submitted_csrf,
+)
+from shipyard.auth import tokens
+from shipyard.projects import service as projects
+from shipyard.projects.models import Project
+from shipyard.users.models import User
+
+
+class LoginRequired(Exception):  # noqa: N818 - a signal, handled by web.errors
+    """Raised by require_viewer for an anonymous request; answered with a redirect to /login."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+async def web_principal(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    submitted: Annotated[str | None, Depends(submitted_csrf)],
+) -> Principal | None:
+    """The logged-in caller, or None; unsafe requests are CSRF-checked either way."""
+    return await resolve_principal(request, db, settings, submitted, allow_bearer=False)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A logged-in user with the projects the top bar shows."""
+
+    principal: Principal
+    projects: list[Project]
+    current_project: Project | None
+
+    @property
+    def user(self) -> User:
+        return self.principal.user
+
+    @property
+    def csrf_token(self) -> str:
+        return self.principal.csrf_token
+
+
+async def require_viewer(
+    request: Request,
+    db: DbDep,
+    principal: Annotated[Principal | None, Depends(web_principal)],
+) -> Viewer:
+    if principal is None:
+        query = f"?{request.url.query}" if request.url.query else ""
+        raise LoginRequired(request.url.path + query)
+    mine = await run_in_threadpool(projects.projects_of, db, principal.user)
+    return Viewer(
+        principal=principal,
+        projects=mine,
+        current_project=projects.current_project(mine, principal.user),
+    )
+
+
+def anon_csrf(request: Request) -> str:
+    """The anonymous CSRF token (double-submit cookie) this visitor has, or a new one."""
+    return request.cookies.get(ANON_CSRF_COOKIE) or tokens.new_secret()
+
+
+CurrentViewer = Annotated[Viewer, Depends(require_viewer)]
+AnonCsrf = Annotated[str, Depends(anon_csrf)]
