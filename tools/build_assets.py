@@ -12,6 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "shipyard"
 VENDOR = PACKAGE / "web" / "static" / "vendor"
@@ -63,9 +66,6 @@ def copy_vendor() -> None:
 
 
 def compile_catalogs() -> None:
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
     for po_path in (PACKAGE / "locale").glob("*/LC_MESSAGES/messages.po"):
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file)

@@ -1,4 +1,3 @@
 """Shipyard: a self-hosted compute-session platform."""
 
 __version__ = "0.1.0"
-

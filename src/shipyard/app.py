@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,
-        responses={422: {"description": "Invalid input: {\"error\": {code, message, details}}"}},
+        responses={422: {"description": 'Invalid input: {"error": {code, message, details}}'}},
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.effective_database_url)

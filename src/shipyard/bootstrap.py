@@ -12,7 +12,7 @@ from shipyard.db import Database
 from shipyard.projects import service as projects
 from shipyard.users import service as users
 
-PASSWORD_FILE = "initial-admin-password"
+PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
 
 @dataclass(frozen=True)

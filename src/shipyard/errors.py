@@ -1,12 +1,12 @@
 """The domain error tree. No HTTP here: api/errors.py and web/errors.py translate it once.
 
-    ShipyardError                 a user-facing message (already translated) + machine code
-     ├── InvalidInput             the request itself is wrong (422)
-     ├── AuthenticationFailed     credentials missing, wrong or expired (401)
-     ├── Throttled                too many attempts; carries retry_after seconds (429)
-     ├── PermissionDenied         authenticated, but not allowed (403)
-     ├── NotFound                 does not exist, or the caller may not know it exists (404)
-     └── Conflict                 clashes with the current state (409)
+ShipyardError                 a user-facing message (already translated) + machine code
+ ├── InvalidInput             the request itself is wrong (422)
+ ├── AuthenticationFailed     credentials missing, wrong or expired (401)
+ ├── Throttled                too many attempts; carries retry_after seconds (429)
+ ├── PermissionDenied         authenticated, but not allowed (403)
+ ├── NotFound                 does not exist, or the caller may not know it exists (404)
+ └── Conflict                 clashes with the current state (409)
 """
 
 from __future__ import annotations

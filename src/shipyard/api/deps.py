@@ -74,9 +74,9 @@ async def submitted_csrf(request: Request) -> str | None:
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
-    if request.method in UNSAFE_METHODS and request.headers.get(
-        "content-type", ""
-    ).startswith(FORM_TYPES):
+    if request.method in UNSAFE_METHODS and request.headers.get("content-type", "").startswith(
+        FORM_TYPES
+    ):
         value = (await request.form()).get(CSRF_FIELD)
         return value if isinstance(value, str) else None
     return None
@@ -124,9 +124,7 @@ async def resolve_principal(
     """Who calls, with CSRF enforced for cookie-based unsafe requests (anonymous ones too)."""
     principal = await run_in_threadpool(_resolve, request, db, settings, allow_bearer=allow_bearer)
     if principal is None or principal.via == "session":
-        expected = (
-            principal.csrf_token if principal else request.cookies.get(ANON_CSRF_COOKIE)
-        )
+        expected = principal.csrf_token if principal else request.cookies.get(ANON_CSRF_COOKIE)
         check_csrf(request, expected=expected, submitted=submitted)
     if principal is not None and principal.user.language:
         set_language(principal.user.language)

@@ -28,7 +28,7 @@ STATUS: dict[type[errors.ShipyardError], int] = {
 def status_of(exc: errors.ShipyardError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]
+            return STATUS[kind]
     return 400
 
 
@@ -71,9 +71,7 @@ HTTP_CODES = {
 def http_error(exc: HTTPException) -> JSONResponse:
     code = HTTP_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else _("The request failed.")
-    return JSONResponse(
-        error_body(code, message), status_code=exc.status_code, headers=exc.headers
-    )
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
 
 def internal_error(request: Request, exc: Exception) -> JSONResponse:

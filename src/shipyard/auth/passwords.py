@@ -26,7 +26,9 @@ def _hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher
 
 
 def hasher(settings: Settings) -> PasswordHasher:
-    return _hasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+    return _hasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
 
 
 def hash_password(settings: Settings, password: str) -> str:
@@ -34,10 +36,13 @@ def hash_password(settings: Settings, password: str) -> str:
 
 
 def verify_password(settings: Settings, password_hash: str | None, password: str) -> bool:
-    """True when the password matches; an unknown account still costs one hash (no timing oracle)."""
+    """True when the password matches; an unknown account costs one hash too (no timing oracle)."""
     ph = hasher(settings)
     try:
-        return ph.verify(password_hash or _dummy_hash(settings), password) and password_hash is not None
+        return (
+            ph.verify(password_hash or _dummy_hash(settings), password)
+            and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 
@@ -47,7 +52,9 @@ def needs_rehash(settings: Settings, password_hash: str) -> bool:
 
 
 def _dummy_hash(settings: Settings) -> str:
-    return _dummy(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+    return _dummy(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
 
 
 @cache

@@ -167,4 +167,3 @@ def list_api_tokens(db: Session, *, user: User) -> list[ApiToken]:
             select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at)
         )
     )
-

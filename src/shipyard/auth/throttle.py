@@ -56,4 +56,6 @@ def record_failure(db: Session, *, email: str, client_address: str) -> None:
 def forget_account(db: Session, *, email: str, settings: Settings) -> None:
     """After a successful login the account starts afresh; old rows everywhere are pruned."""
     horizon = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    db.execute(delete(LoginFailure).where((LoginFailure.email == email) | (LoginFailure.at < horizon)))
+    db.execute(
+        delete(LoginFailure).where((LoginFailure.email == email) | (LoginFailure.at < horizon))
+    )

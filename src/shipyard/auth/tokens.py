@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-API_TOKEN_PREFIX = "shy_"
+API_TOKEN_PREFIX = "shy_"  # noqa: S105 - a marker, not a secret
 
 
 def new_secret() -> str:

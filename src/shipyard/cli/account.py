@@ -29,7 +29,9 @@ def login(
     with make_client(endpoint) as client:
         try:
             body = call(
-                client, "POST", "/api/v1/auth/login",
+                client,
+                "POST",
+                "/api/v1/auth/login",
                 json={"email": email, "password": password, "token_name": "cli"},
             )
         except ApiError as exc:

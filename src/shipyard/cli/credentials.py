@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 ENDPOINT_ENV = "SHIPYARD_ENDPOINT"
-TOKEN_ENV = "SHIPYARD_TOKEN"
+TOKEN_ENV = "SHIPYARD_TOKEN"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True)

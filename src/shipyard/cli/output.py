@@ -19,7 +19,9 @@ class Output(enum.StrEnum):
     JSON = "json"
 
 
-OutputOption = typer.Option(Output.TABLE, "--output", "-o", help="table for people, json for scripts")
+OutputOption = typer.Option(
+    Output.TABLE, "--output", "-o", help="table for people, json for scripts"
+)
 
 
 def print_json(data: Any) -> None:

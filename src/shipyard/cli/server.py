@@ -69,14 +69,20 @@ def serve(settings: Settings, *, migrate_schema: bool) -> None:
 
 
 def up(
-    host: HostOpt = None, port: PortOpt = None, data_dir: DataDirOpt = None, config: ConfigOpt = None
+    host: HostOpt = None,
+    port: PortOpt = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Set up the data dir and database, then serve console and API (the embedded default)."""
     serve(settings_from(config, host=host, port=port, data_dir=data_dir), migrate_schema=True)
 
 
 def manager(
-    host: HostOpt = None, port: PortOpt = None, data_dir: DataDirOpt = None, config: ConfigOpt = None
+    host: HostOpt = None,
+    port: PortOpt = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Serve console and API only (no embedded agent); the schema must be current."""
     serve(settings_from(config, host=host, port=port, data_dir=data_dir), migrate_schema=False)

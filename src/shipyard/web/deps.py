@@ -22,7 +22,7 @@ from shipyard.projects.models import Project
 from shipyard.users.models import User
 
 
-class LoginRequired(Exception):  # noqa: N818 - a signal, handled by web.errors
+class LoginRequired(Exception):
     """Raised by require_viewer for an anonymous request; answered with a redirect to /login."""
 
     def __init__(self, next_path: str) -> None:

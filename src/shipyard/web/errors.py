@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,9 +27,7 @@ def login_required(request: Request, exc: LoginRequired) -> Response:
 
 
 def _quote(path: str) -> str:
-    from urllib.parse import quote
-
-    return quote(path, safe="/")
+    return quote(path, safe="/?=&")
 
 
 def error_page(request: Request, *, status_code: int, title: str, message: str) -> Response:
@@ -38,8 +37,14 @@ def error_page(request: Request, *, status_code: int, title: str, message: str) 
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request,
         "error.html",
-        {"title": title, "message": message, "status_code": status_code, "viewer": None,
-         "csrf_token": "", "theme": "system"},
+        {
+            "title": title,
+            "message": message,
+            "status_code": status_code,
+            "viewer": None,
+            "csrf_token": "",
+            "theme": "system",
+        },
         status_code=status_code,
     )
     return response

@@ -40,7 +40,7 @@ def readyz(request: Request) -> JSONResponse:
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         current = migrate.is_current(database.engine)
-    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+    except Exception:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     if not current:
         return JSONResponse({"status": "unavailable", "database": "migrations pending"}, 503)

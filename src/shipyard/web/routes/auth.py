@@ -28,8 +28,13 @@ def safe_next(path: str | None) -> str:
 
 
 def _login_page(
-    request: Request, csrf: str, *, email: str = "", next_path: str = "/",
-    error: str | None = None, status_code: int = 200,
+    request: Request,
+    csrf: str,
+    *,
+    email: str = "",
+    next_path: str = "/",
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     context = {"email": email, "next": safe_next(next_path), "error": error}
     return render(request, "login.html", context, anon_csrf=csrf, status_code=status_code)
@@ -59,15 +64,17 @@ def login_submit(
 ) -> Response:
     if not email.strip() or not password:
         message = _("Enter your email and password.")
-        return _login_page(request, csrf, email=email, next_path=next, error=message,
-                           status_code=422)
+        return _login_page(
+            request, csrf, email=email, next_path=next, error=message, status_code=422
+        )
     creds = auth.Credentials(email=email, password=password, client_address=client_address(request))
     try:
         user = auth.authenticate(db, creds, settings=settings)
     except (AuthenticationFailed, Throttled) as exc:
         status_code = 429 if isinstance(exc, Throttled) else 401
-        return _login_page(request, csrf, email=email, next_path=next, error=exc.message,
-                           status_code=status_code)
+        return _login_page(
+            request, csrf, email=email, next_path=next, error=exc.message, status_code=status_code
+        )
     raw, _session = auth.start_web_session(
         db,
         user=user,
@@ -95,9 +102,7 @@ def logout(request: Request, db: DbDep) -> Response:
 
 
 @router.post("/language")
-def choose_language(
-    request: Request, language: TextField = "", next: TextField = "/"
-) -> Response:
+def choose_language(request: Request, language: TextField = "", next: TextField = "/") -> Response:
     """The language of an anonymous visitor (logged-in users save it in Preferences)."""
     response = RedirectResponse(safe_next(next), status_code=303)
     if language in LANGUAGES:
