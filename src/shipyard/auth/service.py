@@ -95,7 +95,7 @@ def resolve_web_session(
     ).first()
     if row is None:
         return None
-    web_session, user = row.tuple()
+    web_session, user = row
     now = utcnow()
     idle_limit = web_session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
     if now >= web_session.expires_at or now >= idle_limit or not user.is_active:
@@ -143,7 +143,7 @@ def resolve_api_token(db: Session, raw: str) -> tuple[ApiToken, User] | None:
     ).first()
     if row is None:
         return None
-    token, user = row.tuple()
+    token, user = row
     now = utcnow()
     if (token.expires_at is not None and now >= token.expires_at) or not user.is_active:
         return None

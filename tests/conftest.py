@@ -1,0 +1,129 @@
+"""Fixtures shared by every lane: settings, a throwaway database, the app and its clients.
+
+Set SHIPYARD_TEST_DATABASE_URL to a PostgreSQL URL to run the database tests there (the
+pg lane); otherwise each test gets its own SQLite file copied from a migrated template.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from shipyard import migrate
+from shipyard.app import create_app
+from shipyard.config import Settings
+from shipyard.db import Database
+from shipyard.models import Base
+from tests.factories import Factory
+from tests.querycount import QueryCounter
+
+PG_URL_ENV = "SHIPYARD_TEST_DATABASE_URL"
+LANES = ("unit", "api", "web", "browser", "pg")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/pg runs only where a PostgreSQL is given; the lane then fails if it collects none."""
+    if collection_path.name == "pg" and collection_path.is_dir() and not os.environ.get(PG_URL_ENV):
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked with its lane, the folder it lives in."""
+    for item in items:
+        parts = Path(str(item.path)).parts
+        for lane in LANES:
+            if lane in parts:
+                item.add_marker(getattr(pytest.mark, lane))
+
+
+def pg_url() -> str | None:
+    return os.environ.get(PG_URL_ENV) or None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "shipyard.db"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database.engine)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str | None]:
+    """Reset the given PostgreSQL to an empty public schema and migrate it once."""
+    url = pg_url()
+    if url is None:
+        yield None
+        return
+    database = Database(Settings(database_url=url).effective_database_url)
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(database.engine)
+    database.dispose()
+    yield database.url
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path, pg_schema: str | None) -> str:
+    if pg_schema is None:
+        target = tmp_path / "shipyard.db"
+        shutil.copyfile(sqlite_template, target)
+        return f"sqlite:///{target}"
+    database = Database(pg_schema)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with database.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    database.dispose()
+    return pg_schema
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Test settings: cheap argon2 parameters (the production ones are benchmarked instead)."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+        argon2_parallelism=1,
+    )
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.effective_database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database=database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def factory(database: Database, settings: Settings) -> Factory:
+    return Factory(database, settings)
+
+
+@pytest.fixture
+def queries(database: Database) -> Iterator[QueryCounter]:
+    """Counts the SQL statements the app runs on this test's engine."""
+    with QueryCounter(database.engine) as counter:
+        yield counter

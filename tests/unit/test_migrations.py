@@ -1,0 +1,72 @@
+"""Alembic owns the schema: upgrades keep data, SQLite files are backed up first."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from shipyard import migrate
+from shipyard.db import Database
+from shipyard.models import Base
+
+FIRST = "0001"
+
+
+def test_the_first_revision_has_no_parent() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    assert script.get_revision(FIRST).down_revision is None
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    migrate.upgrade(database.engine)
+    tables = set(inspect(database.engine).get_table_names())
+    database.dispose()
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+
+
+def test_a_populated_database_upgrades_from_the_first_revision(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database.engine, revision=FIRST)
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO projects (id, name, description, is_active, created_at) "
+                "VALUES ('00000000000000000000000000000001', 'legacy', '', 1, '2026-01-01')"
+            )
+        )
+    backup = migrate.upgrade(database.engine)
+    assert migrate.is_current(database.engine)
+    with database.engine.connect() as connection:
+        names = connection.execute(text("SELECT name FROM projects")).scalars().all()
+    database.dispose()
+    assert names == ["legacy"]
+    pending = migrate.head_revision() != FIRST
+    assert (backup is not None) == pending
+    if backup is not None:
+        with sqlite3.connect(backup) as copy:
+            assert copy.execute("SELECT name FROM projects").fetchall() == [("legacy",)]
+
+
+def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
+    path = tmp_path / "live.db"
+    with sqlite3.connect(path) as live:
+        live.execute("CREATE TABLE t (v TEXT)")
+        live.execute("INSERT INTO t VALUES ('kept')")
+    backup = migrate.backup_sqlite(path)
+    assert backup.name.startswith("live.db.backup-")
+    with sqlite3.connect(backup) as copy:
+        assert copy.execute("SELECT v FROM t").fetchall() == [("kept",)]
+
+
+def test_upgrading_a_current_database_changes_nothing(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate.upgrade(database.engine)
+    assert migrate.upgrade(database.engine) is None
+    assert migrate.is_current(database.engine)
+    database.dispose()
