@@ -21,8 +21,12 @@ def login(client: TestClient, email: str, password: str, *, next_path: str = "/"
     page = client.get("/login")
     return client.post(
         "/login",
-        data={"email": email, "password": password, "next": next_path,
-              "csrf_token": csrf_of(page.text)},
+        data={
+            "email": email,
+            "password": password,
+            "next": next_path,
+            "csrf_token": csrf_of(page.text),
+        },
         follow_redirects=False,
     )
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from shipyard.auth.models import ApiToken
 from shipyard.db import Database, utcnow
+from shipyard.users.models import User, UserStatus
 from tests.factories import Factory
 
 
@@ -39,7 +40,9 @@ def test_tokens_are_stored_hashed(client: TestClient, factory: Factory, database
     token = api_login(client, account.email, account.password).json()["token"]
     with database.session() as db:
         stored = db.scalars(select(ApiToken.token_hash)).all()
-    assert stored and token not in stored and all(len(h) == 64 for h in stored)
+    assert stored
+    assert token not in stored
+    assert all(len(h) == 64 for h in stored)
 
 
 def test_wrong_password_and_unknown_email_fail_alike(client: TestClient, factory: Factory) -> None:
@@ -88,12 +91,14 @@ def test_a_success_resets_the_account_counter(client: TestClient, factory: Facto
     assert api_login(client, account.email, account.password).status_code == 201
 
 
-def test_inactive_users_cannot_log_in(client: TestClient, factory: Factory, database: Database) -> None:
-    from shipyard.users.models import User, UserStatus
-
+def test_inactive_users_cannot_log_in(
+    client: TestClient, factory: Factory, database: Database
+) -> None:
     account = factory.user()
     with database.session() as db:
-        db.execute(update(User).where(User.id == account.user.id).values(status=UserStatus.INACTIVE))
+        db.execute(
+            update(User).where(User.id == account.user.id).values(status=UserStatus.INACTIVE)
+        )
         db.commit()
     response = api_login(client, account.email, account.password)
     assert response.status_code == 401
@@ -139,7 +144,8 @@ def test_malformed_json_gets_422_in_the_documented_shape(
     error = response.json()["error"]
     assert error["code"] == "invalid_input"
     assert error["message"] == "The request is not valid."
-    assert isinstance(error["details"], list) and error["details"]
+    assert isinstance(error["details"], list)
+    assert error["details"]
     with database.session() as db:
         assert db.scalar(select(func.count()).select_from(ApiToken)) == 0
 

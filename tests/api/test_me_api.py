@@ -7,6 +7,7 @@ import uuid
 from fastapi.testclient import TestClient
 
 from tests.factories import Account, Factory
+from tests.webclient import login, page_csrf
 
 
 def bearer(client: TestClient, account: Account) -> dict[str, str]:
@@ -57,8 +58,6 @@ def test_malformed_project_ids_get_422(client: TestClient, factory: Factory) -> 
 def test_cookie_sessions_need_the_csrf_header_for_api_writes(
     client: TestClient, factory: Factory
 ) -> None:
-    from tests.webclient import login, page_csrf
-
     account = factory.user()
     project = factory.project(members=(account.user,))
     assert login(client, account.email, account.password).status_code == 303

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from shipyard import __version__
 from shipyard.db import Database
 
 
@@ -24,8 +25,6 @@ def test_readiness_reports_pending_migrations(client: TestClient, database: Data
 
 
 def test_version_and_license(client: TestClient) -> None:
-    from shipyard import __version__
-
     assert client.get("/api/v1/version").json() == {"version": __version__, "license": "Apache-2.0"}
 
 

@@ -24,7 +24,9 @@ def test_defaults_are_the_embedded_sqlite_on_loopback(tmp_path: Path) -> None:
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'shipyard.db'}"
 
 
-def test_toml_file_then_environment_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_toml_file_then_environment_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "shipyard.toml"
     config.write_text('port = 9000\ndata_dir = "/srv/shipyard"\nsession_idle_minutes = 30\n')
     monkeypatch.setenv("SHIPYARD_PORT", "9100")
@@ -43,7 +45,7 @@ def test_postgres_urls_use_the_psycopg_driver(monkeypatch: pytest.MonkeyPatch) -
 
 def test_unknown_keys_and_bad_values_are_refused(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('prot = 9000\n')
+    config.write_text("prot = 9000\n")
     with pytest.raises(ValidationError, match="prot"):
         load_settings(config)
     with pytest.raises(ValidationError, match="port"):

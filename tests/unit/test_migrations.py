@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
@@ -70,3 +72,10 @@ def test_upgrading_a_current_database_changes_nothing(tmp_path: Path) -> None:
     assert migrate.upgrade(database.engine) is None
     assert migrate.is_current(database.engine)
     database.dispose()
+
+
+def test_the_migrated_schema_has_no_drift_from_the_models(database: Database) -> None:
+    """Runs on SQLite and, in the pg lane, on PostgreSQL (foreign keys, indexes, types)."""
+    with database.engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert drift == []

@@ -13,7 +13,17 @@ CHEAP = Settings(argon2_time_cost=1, argon2_memory_kib=8192, argon2_parallelism=
 
 @pytest.mark.parametrize(
     "weak",
-    ["", "a1!", "abcdefgh", "12345678", "!!!!!!!!", "abcd1234", "abcd!!!!", "1234!!!!", "a1! " * 70],
+    [
+        "",
+        "a1!",
+        "abcdefgh",
+        "12345678",
+        "!!!!!!!!",
+        "abcd1234",
+        "abcd!!!!",
+        "1234!!!!",
+        "a1! " * 70,
+    ],
 )
 def test_weak_passwords_are_refused_with_a_reason(weak: str) -> None:
     with pytest.raises(InvalidInput) as refused:

@@ -28,10 +28,12 @@ def test_login_lands_on_the_summary_page(client: TestClient, factory: Factory) -
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" not in cookie
     page = client.get("/")
     assert page.status_code == 200
-    assert "<h1 class=\"page-title\">Summary</h1>" in page.text
+    assert '<h1 class="page-title">Summary</h1>' in page.text
 
 
 def test_session_cookie_is_secure_under_https(app: FastAPI, factory: Factory) -> None:
@@ -144,7 +146,9 @@ def test_idle_and_absolute_expiry_end_the_session(
     assert session_count(database) == 0
 
 
-def test_anonymous_visitors_are_sent_to_login_and_back(client: TestClient, factory: Factory) -> None:
+def test_anonymous_visitors_are_sent_to_login_and_back(
+    client: TestClient, factory: Factory
+) -> None:
     account = factory.user()
     response = client.get("/account", follow_redirects=False)
     assert response.headers["location"] == "/login?next=/account"
@@ -152,10 +156,14 @@ def test_anonymous_visitors_are_sent_to_login_and_back(client: TestClient, facto
     assert back.headers["location"] == "/account"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_login_never_redirects_off_site(client: TestClient, factory: Factory, target: str) -> None:
     account = factory.user()
-    assert login(client, account.email, account.password, next_path=target).headers["location"] == "/"
+    assert (
+        login(client, account.email, account.password, next_path=target).headers["location"] == "/"
+    )
 
 
 def test_htmx_requests_without_a_session_are_redirected_by_header(client: TestClient) -> None:

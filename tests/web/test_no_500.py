@@ -12,7 +12,15 @@ from fastapi.testclient import TestClient
 from tests.factories import Factory
 from tests.webclient import csrf_of, login
 
-HOSTILE_VALUES = ["", "\x00", "' OR 1=1 --", "../../etc/passwd", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "x" * 5000, "-1"]
+HOSTILE_VALUES = [
+    "",
+    "\x00",
+    "' OR 1=1 --",
+    "../../etc/passwd",
+    "\U0001d518\U0001d52b\u202e",
+    "x" * 5000,
+    "-1",
+]
 FIELDS = ["email", "password", "next", "project_id", "language", "theme", "csrf_token", "name"]
 RAW_BODIES = [b"", b"\xff\xfe\x00", b"{", b"[]", b"null", b"a=%ZZ&b", b"=" * 2000]
 
@@ -40,7 +48,9 @@ def hammer(client: TestClient, app: FastAPI, token: str) -> list[str]:
         for value in HOSTILE_VALUES:
             form = dict.fromkeys(FIELDS, value)
             response = client.request(
-                method, path, data=form if method != "GET" else None,
+                method,
+                path,
+                data=form if method != "GET" else None,
                 params=form if method == "GET" else None,
                 headers={"X-CSRF-Token": token},
             )
@@ -49,7 +59,9 @@ def hammer(client: TestClient, app: FastAPI, token: str) -> list[str]:
         for raw in RAW_BODIES:
             for content_type in ("application/json", "application/x-www-form-urlencoded"):
                 response = client.request(
-                    method, path, content=raw,
+                    method,
+                    path,
+                    content=raw,
                     headers={"Content-Type": content_type, "X-CSRF-Token": token},
                 )
                 if response.status_code >= 500:

@@ -40,7 +40,8 @@ def test_pages_carry_the_top_bar_and_no_inline_script(
     assert not INLINE_SCRIPT.search(html)
     assert not INLINE_HANDLER.search(html)
     csp = response.headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
     assert response.headers["x-frame-options"] == "DENY"
 
 
@@ -52,7 +53,9 @@ def test_login_page_has_no_inline_script(client: TestClient) -> None:
 
 def test_my_account_shows_who_is_logged_in(client: TestClient, account: Account) -> None:
     html = client.get("/account").text
-    assert "Ada Lovelace" in html and account.email in html and ">User<" in html
+    assert "Ada Lovelace" in html
+    assert account.email in html
+    assert ">User<" in html
 
 
 def test_user_text_is_escaped(client: TestClient, factory: Factory) -> None:
@@ -100,11 +103,13 @@ def test_preferences_without_csrf_token_are_refused(client: TestClient, account:
 
 def test_browser_language_is_used_until_one_is_chosen(client: TestClient) -> None:
     korean = client.get("/login", headers={"Accept-Language": "ko-KR,ko;q=0.9"})
-    assert '<html lang="ko"' in korean.text and "로그인" in korean.text
+    assert '<html lang="ko"' in korean.text
+    assert "로그인" in korean.text
     token = csrf_of(korean.text)
     client.post("/language", data={"language": "en", "csrf_token": token, "next": "/login"})
     english = client.get("/login", headers={"Accept-Language": "ko-KR,ko;q=0.9"})
-    assert '<html lang="en"' in english.text and "Log in to your account" in english.text
+    assert '<html lang="en"' in english.text
+    assert "Log in to your account" in english.text
 
 
 def test_unknown_pages_get_a_friendly_404(client: TestClient) -> None:

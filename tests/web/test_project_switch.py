@@ -29,7 +29,8 @@ def test_switching_answers_htmx_with_the_selector_and_an_event(
     assert event == {"shipyard:project-changed": {"id": str(project.id)}}
     fragment = client.get("/", headers={"HX-Request": "true"}).text
     assert fragment.lstrip().startswith('<section id="summary-project"')
-    assert project.name in fragment and "Deep learning lab" in fragment
+    assert project.name in fragment
+    assert "Deep learning lab" in fragment
 
 
 def test_the_choice_is_remembered_across_logins(client: TestClient, factory: Factory) -> None:
@@ -49,9 +50,7 @@ def test_foreign_or_malformed_projects_are_refused(client: TestClient, factory: 
     login(client, account.email, account.password)
     token = csrf_of(client.get("/").text)
     for value, status in ((str(foreign.id), 404), ("nope", 422), ("", 422)):
-        response = client.post(
-            "/current-project", data={"project_id": value, "csrf_token": token}
-        )
+        response = client.post("/current-project", data={"project_id": value, "csrf_token": token})
         assert response.status_code == status
     assert 'data-testid="current-project-name">default<' in client.get("/").text
 

@@ -35,16 +35,21 @@ def authenticate(db: Session, creds: Credentials, *, settings: Settings) -> User
     counts towards the throttle of the account and of the client address.
     """
     email = normalise_email(creds.email)
-    throttle.check(db, email=email, client_address=creds.client_address, settings=settings)
+    failures = throttle.check(
+        db, email=email, client_address=creds.client_address, settings=settings
+    )
     user = db.scalar(select(User).where(User.email == email))
     stored = user.password_hash if user else None
     if user is None or not passwords.verify_password(settings, stored, creds.password):
-        throttle.record_failure(db, email=email, client_address=creds.client_address)
+        throttle.record_failure(
+            db, email=email, client_address=creds.client_address, settings=settings
+        )
         db.commit()
         raise AuthenticationFailed(_("Incorrect email or password."))
     if not user.is_active:
         raise AuthenticationFailed(_("This account is inactive. Ask an administrator."))
-    throttle.forget_account(db, email=email, settings=settings)
+    if failures:
+        throttle.forget_account(db, email=email)
     if passwords.needs_rehash(settings, user.password_hash):
         user.password_hash = passwords.hash_password(settings, creds.password)
     db.commit()
@@ -60,11 +65,17 @@ def start_web_session(
     user_agent: str = "",
     replaces: str | None = None,
 ) -> tuple[str, WebSession]:
-    """A fresh session (never a reused id) and its raw cookie value; `replaces` is ended."""
-    if replaces:
-        db.execute(delete(WebSession).where(WebSession.token_hash == tokens.digest(replaces)))
-    raw = tokens.new_secret()
+    """A fresh session (never a reused id) and its raw cookie value.
+
+    `replaces` (the cookie the browser still had) is ended, and so is every session that
+    has passed its absolute expiry, so that abandoned sessions do not pile up.
+    """
     now = utcnow()
+    stale = WebSession.expires_at <= now
+    if replaces:
+        stale = stale | (WebSession.token_hash == tokens.digest(replaces))
+    db.execute(delete(WebSession).where(stale))
+    raw = tokens.new_secret()
     web_session = WebSession(
         token_hash=tokens.digest(raw),
         csrf_token=tokens.new_secret(),

@@ -15,10 +15,14 @@ from shipyard.errors import Throttled
 from shipyard.i18n import ngettext
 
 
-def check(db: Session, *, email: str, client_address: str, settings: Settings) -> None:
-    """Raise Throttled while either the account or the address has too many recent failures."""
+def check(db: Session, *, email: str, client_address: str, settings: Settings) -> int:
+    """Raise Throttled while the account or the address has too many recent failures.
+
+    Returns the account's recent failure count (0 lets a successful login skip the reset).
+    """
     now = utcnow()
     since = now - timedelta(minutes=settings.login_window_minutes)
+    counts = []
     for column, value, limit in (
         (LoginFailure.email, email, settings.login_max_failures_per_account),
         (LoginFailure.client_address, client_address, settings.login_max_failures_per_address),
@@ -30,11 +34,11 @@ def check(db: Session, *, email: str, client_address: str, settings: Settings) -
         ).one()
         if count >= limit and oldest is not None:
             _refuse(oldest=oldest, now=now, settings=settings)
+        counts.append(count)
+    return int(counts[0])
 
 
 def _refuse(*, oldest: datetime, now: datetime, settings: Settings) -> None:
-    if oldest.tzinfo is None:  # SQLite aggregates bypass the column type
-        oldest = oldest.replace(tzinfo=now.tzinfo)
     until = oldest + timedelta(minutes=settings.login_window_minutes)
     seconds = max(1, math.ceil((until - now).total_seconds()))
     minutes = max(1, math.ceil(seconds / 60))
@@ -49,13 +53,13 @@ def _refuse(*, oldest: datetime, now: datetime, settings: Settings) -> None:
     )
 
 
-def record_failure(db: Session, *, email: str, client_address: str) -> None:
+def record_failure(db: Session, *, email: str, client_address: str, settings: Settings) -> None:
+    """Remember one failure; rows older than the window no longer count and are pruned."""
+    horizon = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    db.execute(delete(LoginFailure).where(LoginFailure.at < horizon))
     db.add(LoginFailure(email=email, client_address=client_address))
 
 
-def forget_account(db: Session, *, email: str, settings: Settings) -> None:
-    """After a successful login the account starts afresh; old rows everywhere are pruned."""
-    horizon = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    db.execute(
-        delete(LoginFailure).where((LoginFailure.email == email) | (LoginFailure.at < horizon))
-    )
+def forget_account(db: Session, *, email: str) -> None:
+    """After a successful login the account starts afresh (its address keeps its count)."""
+    db.execute(delete(LoginFailure).where(LoginFailure.email == email))

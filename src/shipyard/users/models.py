@@ -43,7 +43,7 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(16), default=None)
     theme: Mapped[Theme] = mapped_column(str_enum(Theme, "user_theme"), default=Theme.SYSTEM)
     current_project_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("projects.id", ondelete="SET NULL", use_alter=True), default=None
+        ForeignKey("projects.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

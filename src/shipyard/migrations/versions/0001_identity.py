@@ -97,7 +97,6 @@ def upgrade() -> None:
             ["projects.id"],
             name=op.f("fk_users_current_project_id_projects"),
             ondelete="SET NULL",
-            use_alter=True,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -176,12 +175,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_web_sessions_token_hash")),
     )
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_web_sessions_expires_at"), ["expires_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
+        batch_op.drop_index(batch_op.f("ix_web_sessions_expires_at"))
 
     op.drop_table("web_sessions")
     with op.batch_alter_table("project_members", schema=None) as batch_op:
