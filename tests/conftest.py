@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -83,6 +87,10 @@ def database_url(tmp_path: Path, sqlite_template: Path, pg_schema: str | None) -
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(
+            text("UPDATE alembic_version SET version_num = :head"),
+            {"head": migrate.head_revision()},
+        )
     database.dispose()
     return pg_schema
 
@@ -127,3 +135,29 @@ def queries(database: Database) -> Iterator[QueryCounter]:
     """Counts the SQL statements the app runs on this test's engine."""
     with QueryCounter(database.engine) as counter:
         yield counter
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """Serve this test's app on a free loopback port in a background thread."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

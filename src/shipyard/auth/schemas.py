@@ -8,14 +8,15 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.users.schemas import UserPublic
+from shipyard.validation import NO_NUL
 
 
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=1, max_length=254)
-    password: str = Field(min_length=1, max_length=1024)
-    token_name: str = Field(default="cli", min_length=1, max_length=64)
+    email: str = Field(min_length=1, max_length=254, pattern=NO_NUL)
+    password: str = Field(min_length=1, max_length=1024, pattern=NO_NUL)
+    token_name: str = Field(default="cli", min_length=1, max_length=64, pattern=NO_NUL)
 
 
 class TokenIssued(BaseModel):

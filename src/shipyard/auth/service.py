@@ -17,6 +17,7 @@ from shipyard.errors import AuthenticationFailed, InvalidInput, NotFound
 from shipyard.i18n import _
 from shipyard.users.models import User
 from shipyard.users.service import normalise_email
+from shipyard.validation import has_nul
 
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -34,6 +35,8 @@ def authenticate(db: Session, creds: Credentials, *, settings: Settings) -> User
     Unknown emails and wrong passwords fail alike, in message and in time; every failure
     counts towards the throttle of the account and of the client address.
     """
+    if has_nul(creds.email, creds.password):
+        raise AuthenticationFailed(_("Incorrect email or password."))
     email = normalise_email(creds.email)
     failures = throttle.check(
         db, email=email, client_address=creds.client_address, settings=settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,10 +11,11 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.panel import Panel
+from sqlalchemy.exc import SQLAlchemyError
 
 from shipyard import __version__, migrate
 from shipyard.app import create_app
-from shipyard.bootstrap import Prepared, prepare
+from shipyard.bootstrap import Prepared, prepare, prepare_data_dir
 from shipyard.cli.output import console, fail
 from shipyard.config import Settings, load_settings
 from shipyard.db import Database
@@ -53,11 +56,23 @@ def announce(settings: Settings, prepared: Prepared) -> None:
         )
 
 
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn an unreachable or unusable database into one clear line, not a traceback."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        fail(f"cannot use the database: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
+
+
 def serve(settings: Settings, *, migrate_schema: bool) -> None:
+    prepare_data_dir(settings)
     database = Database(settings.effective_database_url)
-    if not migrate_schema and migrate.current_revision(database.engine) != migrate.head_revision():
-        fail("the database schema is not current: run `shipyard db upgrade` first")
-    announce(settings, prepare(settings, database, upgrade=migrate_schema))
+    with database_errors():
+        if not migrate_schema and not migrate.is_current(database.engine):
+            fail("the database schema is not current: run `shipyard db upgrade` first")
+        prepared = prepare(settings, database, upgrade=migrate_schema)
+    announce(settings, prepared)
     uvicorn.run(
         create_app(settings, database=database),
         host=settings.host,
@@ -92,11 +107,12 @@ def manager(
 def db_upgrade(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Migrate the database to the current schema (a SQLite file is backed up first)."""
     settings = settings_from(config, data_dir=data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    prepare_data_dir(settings)
     database = Database(settings.effective_database_url)
-    before = migrate.current_revision(database.engine)
-    backup = migrate.upgrade(database.engine)
+    with database_errors():
+        before = migrate.current_revision(database.engine)
+        backup = migrate.upgrade(database.engine)
+        after = migrate.current_revision(database.engine)
     if backup:
         console.print(f"Backed up the database to {backup}")
-    after = migrate.current_revision(database.engine)
     console.print(f"Schema at revision {after}" + (" (unchanged)" if before == after else ""))

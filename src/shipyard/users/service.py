@@ -5,6 +5,7 @@ from __future__ import annotations
 import email_validator
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shipyard.auth import passwords
@@ -66,7 +67,13 @@ def create_user(
         password_hash=passwords.hash_password(settings, password),
     )
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError as exc:  # a concurrent request created the same email first
+        db.rollback()
+        raise Conflict(
+            _("A user with this email already exists."), details={"field": "email"}
+        ) from exc
     project = projects.default_project(db)
     projects.add_member(db, project=project, user=user)
     user.current_project_id = project.id

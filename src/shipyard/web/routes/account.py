@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shipyard.api.deps import DbDep
@@ -15,16 +14,15 @@ from shipyard.projects import service as projects
 from shipyard.users import service as users
 from shipyard.web import cookies
 from shipyard.web.deps import CurrentViewer, Viewer
+from shipyard.web.forms import ShortText
 from shipyard.web.htmx import is_htmx, render, trigger
 
 router = APIRouter()
 
-TextField = Annotated[str, Form(max_length=64)]
-
 
 @router.post("/current-project")
 def switch_project(
-    request: Request, viewer: CurrentViewer, db: DbDep, project_id: TextField = ""
+    request: Request, viewer: CurrentViewer, db: DbDep, project_id: ShortText = ""
 ) -> Response:
     """Remember the chosen project; htmx pages get the new selector and an event."""
     try:
@@ -55,8 +53,8 @@ def save_preferences(
     request: Request,
     viewer: CurrentViewer,
     db: DbDep,
-    language: TextField = "",
-    theme: TextField = "",
+    language: ShortText = "",
+    theme: ShortText = "",
 ) -> Response:
     user = users.save_preferences(db, user=viewer.user, language=language, theme=theme)
     set_language(user.language or language)

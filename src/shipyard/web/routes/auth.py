@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shipyard.api.deps import SESSION_COOKIE, DbDep, Principal, SettingsDep, client_address
@@ -13,11 +13,10 @@ from shipyard.errors import AuthenticationFailed, Throttled
 from shipyard.i18n import LANGUAGES, _, set_language
 from shipyard.web import cookies
 from shipyard.web.deps import AnonCsrf, web_principal
+from shipyard.web.forms import LongText
 from shipyard.web.htmx import render
 
 router = APIRouter()
-
-TextField = Annotated[str, Form(max_length=1024)]
 
 
 def safe_next(path: str | None) -> str:
@@ -58,9 +57,9 @@ def login_submit(
     db: DbDep,
     settings: SettingsDep,
     csrf: AnonCsrf,
-    email: TextField = "",
-    password: TextField = "",
-    next: TextField = "/",
+    email: LongText = "",
+    password: LongText = "",
+    next: LongText = "/",
 ) -> Response:
     if not email.strip() or not password:
         message = _("Enter your email and password.")
@@ -102,7 +101,7 @@ def logout(request: Request, db: DbDep) -> Response:
 
 
 @router.post("/language")
-def choose_language(request: Request, language: TextField = "", next: TextField = "/") -> Response:
+def choose_language(request: Request, language: LongText = "", next: LongText = "/") -> Response:
     """The language of an anonymous visitor (logged-in users save it in Preferences)."""
     response = RedirectResponse(safe_next(next), status_code=303)
     if language in LANGUAGES:

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run one test lane: tools/lane.sh NAME PATH... A lane that collects no test fails
+# (pytest's exit code 5), so a lane can never pass silently by running nothing.
+set -uo pipefail
+lane=$1
+shift
+echo "== lane: $lane"
+"$(dirname "$0")/../.venv/bin/pytest" -p no:cacheprovider "$@"
+status=$?
+if [ "$status" -eq 5 ]; then
+  echo "lane $lane collected no tests: failing" >&2
+  exit 1
+fi
+exit "$status"
