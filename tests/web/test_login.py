@@ -81,7 +81,7 @@ def test_login_without_or_with_a_wrong_csrf_token_is_refused(
         data = form if token is None else {**form, "csrf_token": token}
         response = client.post("/login", data=data, follow_redirects=False)
         assert response.status_code == 403
-        assert "expired" in response.text
+        assert "This form has expired" in response.text
     assert session_count(database) == 0
 
 

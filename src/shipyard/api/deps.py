@@ -87,7 +87,7 @@ def check_csrf(request: Request, *, expected: str | None, submitted: str | None)
     if request.method not in UNSAFE_METHODS:
         return
     if not expected or not submitted or not tokens.same(expected, submitted):
-        raise CsrfFailed(_("The form has expired or the request was forged. Reload the page."))
+        raise CsrfFailed(_("This form has expired. Reload the page and try again."))
 
 
 def _bearer(request: Request) -> str | None:
