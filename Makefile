@@ -32,7 +32,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 
 src/shipyard/web/static/vendor/.built: node_modules/.package-lock.json $(VENV)/.installed \
 		tools/build_assets.py $(wildcard src/shipyard/web/templates/*.html) \

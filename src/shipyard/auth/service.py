@@ -133,7 +133,9 @@ def issue_api_token(
     """A new personal API token; the raw value is returned once and never stored."""
     name = name.strip()
     if not 1 <= len(name) <= 64:
-        raise InvalidInput(_("A token name must have 1 to 64 characters."), details={"field": "name"})
+        raise InvalidInput(
+            _("A token name must have 1 to 64 characters."), details={"field": "name"}
+        )
     raw = tokens.new_api_token()
     lifetime = days if days is not None else settings.api_token_days
     token = ApiToken(
