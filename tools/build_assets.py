@@ -40,7 +40,9 @@ def ensure_node_modules() -> None:
         npm = shutil.which("npm")
         if npm is None:
             sys.exit("npm is needed to fetch the web assets (apt-get install nodejs npm)")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=ROOT, check=True)
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=ROOT, check=True
+        )
 
 
 def used_icons() -> set[str]:
