@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -131,11 +132,16 @@ async def resolve_principal(
     return principal
 
 
+# Declares the bearer scheme in OpenAPI (the "Authorize" button); _bearer() does the parsing.
+bearer_scheme = HTTPBearer(auto_error=False, description="A personal API token (shy_...)")
+
+
 async def api_principal(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
     submitted: Annotated[str | None, Depends(submitted_csrf)],
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal | None:
     if request.method in UNSAFE_METHODS and _bearer(request) is None and not request.cookies:
         return None  # a scripted call without any credentials: nothing to forge
