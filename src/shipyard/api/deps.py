@@ -37,7 +37,7 @@ class CsrfFailed(PermissionDenied):
     code = "csrf_failed"
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:  # async: no thread hop
     settings: Settings = request.app.state.settings
     return settings
 

@@ -73,7 +73,7 @@ async def require_viewer(
     )
 
 
-def anon_csrf(request: Request) -> str:
+async def anon_csrf(request: Request) -> str:  # async: no thread hop
     """The anonymous CSRF token (double-submit cookie) this visitor has, or a new one."""
     return request.cookies.get(ANON_CSRF_COOKIE) or tokens.new_secret()
 
