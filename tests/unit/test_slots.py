@@ -1,0 +1,113 @@
+"""ResourceSlots and Limits: parsing, exact arithmetic, unlimited, properties."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shipyard.errors import InvalidInput
+from shipyard.slots import UNLIMITED, Limits, ResourceSlots, humanize, parse_amount
+
+SLOTS = ("cpu", "mem", "cuda.device")
+cpu = st.decimals(min_value=0, max_value=10_000, places=3)
+whole = st.integers(min_value=0, max_value=2**50).map(Decimal)
+devices = st.integers(min_value=0, max_value=4096).map(Decimal)
+amounts = st.fixed_dictionaries({}, optional={"cpu": cpu, "mem": whole, "cuda.device": devices})
+slots = amounts.map(ResourceSlots)
+limits = st.fixed_dictionaries(
+    {}, optional={"cpu": cpu | st.just(UNLIMITED), "mem": whole, "cuda.device": devices}
+).map(Limits)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        (["cpu=1"], {"cpu": "1"}),
+        (["cpu=0.5", "mem=512m"], {"cpu": "0.5", "mem": "536870912"}),
+        (["mem=2g", "cuda.device=1"], {"mem": "2147483648", "cuda.device": "1"}),
+        (["mem=1.5GiB"], {"mem": "1610612736"}),
+        (["mem=1024"], {"mem": "1024"}),
+        (["cpu=0"], {}),
+    ],
+)
+def test_parse_cli_pairs(pairs: list[str], expected: dict[str, str]) -> None:
+    assert ResourceSlots.parse(pairs).to_json() == expected
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        (["cpu=-1"], "non-negative"),
+        (["cpu=abc"], "non-negative"),
+        (["cpu=0.0001"], "three decimal places"),
+        (["cuda.device=0.5"], "whole number"),
+        (["mem=12x"], "non-negative"),
+        (["gpu=1"], "Unknown resource: gpu."),
+        (["cpu"], "slot=amount"),
+        (["=1"], "slot=amount"),
+        (["cpu=NaN"], "non-negative"),
+        (["cpu=1e400"], "too large"),
+        (["mem=9999999t"], "too large"),
+    ],
+)
+def test_bad_amounts_are_refused_clearly(pairs: list[str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        ResourceSlots.parse(pairs)
+
+
+def test_unlimited_caps_everything_and_shows_as_infinity() -> None:
+    caps = Limits({"cpu": "4"})
+    huge = ResourceSlots({"cpu": 4, "mem": 2**60, "cuda.device": 100})
+    assert caps.allows(huge)
+    assert caps["mem"] == UNLIMITED
+    assert caps.exceeded_by(huge + ResourceSlots({"cpu": "0.001"})) == ["cpu"]
+    assert humanize("mem", caps["mem"]) == "∞"
+    assert parse_amount("cpu", "unlimited") == UNLIMITED
+    assert Limits({"cpu": UNLIMITED}).to_json() == {}
+
+
+def test_humanize() -> None:
+    assert humanize("mem", Decimal(536870912)) == "512 MiB"
+    assert humanize("mem", Decimal(1610612736)) == "1.5 GiB"
+    assert humanize("cpu", Decimal("1.500")) == "1.5"
+    assert humanize("cuda.device", Decimal(2)) == "2"
+
+
+@given(slots, slots)
+def test_addition_and_subtraction_are_exact_inverses(a: ResourceSlots, b: ResourceSlots) -> None:
+    assert (a + b) - b == a
+    assert a + b == b + a
+    assert (a - a).is_zero()
+
+
+@given(slots, slots, slots)
+def test_addition_is_associative(a: ResourceSlots, b: ResourceSlots, c: ResourceSlots) -> None:
+    assert (a + b) + c == a + (b + c)
+
+
+@given(slots)
+def test_json_round_trip(a: ResourceSlots) -> None:
+    assert ResourceSlots.from_json(a.to_json()) == a
+
+
+@given(limits)
+def test_limits_json_round_trip(caps: Limits) -> None:
+    assert Limits.from_json(caps.to_json()) == caps
+
+
+@given(limits, slots, slots)
+def test_whatever_fits_in_the_remainder_keeps_usage_within_the_caps(
+    caps: Limits, used: ResourceSlots, request: ResourceSlots
+) -> None:
+    if not caps.allows(used):
+        return
+    fits_remainder = Limits(caps.remaining(used)).allows(request)
+    assert fits_remainder == caps.allows(used + request)
+
+
+@given(limits, limits, slots)
+def test_tightest_allows_only_what_both_allow(a: Limits, b: Limits, usage: ResourceSlots) -> None:
+    assert a.tightest(b).allows(usage) == (a.allows(usage) and b.allows(usage))
