@@ -5,10 +5,20 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from shipyard.agents import service as agents
+from shipyard.agents.models import Agent
+from shipyard.agents.schemas import AgentRegister, EnforcementReport
+from shipyard.bootstrap import ensure_defaults
 from shipyard.config import Settings
 from shipyard.db import Database
+from shipyard.policies import service as policies
+from shipyard.policies.models import OnQuota, PolicyKind, ResourcePolicy
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
+from shipyard.sessions import service as sessions
+from shipyard.sessions.models import ComputeSession, SessionType
+from shipyard.sessions.schemas import SessionCreate
+from shipyard.slots import ResourceSlots
 from shipyard.users import service as users
 from shipyard.users.models import Role, User
 
@@ -27,6 +37,8 @@ class Factory:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.settings = settings
+        with database.session() as db:
+            ensure_defaults(db)
 
     def user(
         self, *, role: Role = Role.USER, password: str = PASSWORD, full_name: str = ""
@@ -56,3 +68,63 @@ class Factory:
                 projects.add_member(db, project=project, user=member)
             db.commit()
         return project
+
+    def agent(
+        self, *, group: str = "default", cpu: str = "8", mem: str = "16g", gpus: int = 0
+    ) -> Agent:
+        """A registered agent (no process behind it: tests report for it)."""
+        capacity = {"cpu": cpu, "mem": str(ResourceSlots.parse([f"mem={mem}"])["mem"])}
+        if gpus:
+            capacity["cuda.device"] = str(gpus)
+        payload = AgentRegister(
+            agent_id=f"agent-{next(_sequence)}",
+            hostname="test-node",
+            addr="http://127.0.0.1:9",
+            version="test",
+            capacity=capacity,
+            enforcement=EnforcementReport(sandbox="bubblewrap", cgroups="v1", rlimits=False),
+            api_secret="s" * 40,
+        )
+        with self.database.session() as db:
+            return agents.register(db, group=agents.group_by_name(db, group), payload=payload)
+
+    def session(
+        self,
+        owner: User,
+        *,
+        cpu: str = "1",
+        mem: str = "1g",
+        gpus: int = 0,
+        kind: SessionType = SessionType.BATCH,
+        command: str = "true",
+        project: str | None = None,
+    ) -> ComputeSession:
+        resources = {"cpu": cpu, "mem": mem}
+        if gpus:
+            resources["cuda.device"] = str(gpus)
+        spec = SessionCreate(type=kind, command=command, resources=resources, project=project)
+        with self.database.session() as db:
+            return sessions.create_session(db, owner=db.merge(owner), spec=spec)
+
+    def user_policy(
+        self,
+        user: User,
+        *,
+        slots: dict[str, str] | None = None,
+        max_sessions: int | None = None,
+        max_pending: int | None = None,
+        on_quota: OnQuota = OnQuota.REFUSE,
+    ) -> ResourcePolicy:
+        with self.database.session() as db:
+            policy = policies.create_policy(
+                db,
+                name=f"policy-{next(_sequence)}",
+                kind=PolicyKind.USER,
+                total_slots=slots,
+                max_concurrent_sessions=max_sessions,
+                max_pending_sessions=max_pending,
+                on_quota=on_quota,
+            )
+            db.merge(user).resource_policy_id = policy.id
+            db.commit()
+        return policy

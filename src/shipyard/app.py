@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -12,12 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from shipyard import __version__, errors
+from shipyard.agents.notifier import Notifier
 from shipyard.api import errors as api_errors
 from shipyard.api.deps import api_principal
+from shipyard.api.routes import agent_protocol
 from shipyard.api.routes import router as api_router
 from shipyard.api.routes.system import health
 from shipyard.config import Settings, get_settings
 from shipyard.db import Database
+from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.web import errors as web_errors
 from shipyard.web.deps import LoginRequired, web_principal
 from shipyard.web.middleware import ConsoleMiddleware
@@ -77,10 +83,34 @@ def _docs(app: FastAPI) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    """The manager app; pass settings and a database in tests, else both come from config."""
+def _lifespan(run_scheduler: bool) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.notifier.bind(asyncio.get_running_loop())
+        if run_scheduler:
+            await app.state.scheduler.start()
+        try:
+            yield
+        finally:
+            await app.state.scheduler.stop()
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    run_scheduler: bool = True,
+) -> FastAPI:
+    """The manager app; pass settings and a database in tests, else both come from config.
+
+    With run_scheduler=False (tests that drive rounds themselves) nothing runs in the
+    background; wake() calls are then no-ops.
+    """
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan(run_scheduler),
         title="Shipyard",
         version=__version__,
         description="Self-hosted compute-session platform.",
@@ -92,9 +122,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.db = database or Database(settings.effective_database_url)
     app.state.templates = make_templates()
+    app.state.notifier = Notifier()
+    app.state.scheduler = SchedulerLoop(
+        app.state.db,
+        app.state.notifier,
+        tick=settings.scheduler_tick_seconds,
+        lost_after=settings.agent_lost_seconds,
+    )
     app.add_middleware(ConsoleMiddleware, default_language=settings.default_language)
     _install_error_handlers(app)
     app.include_router(health)
+    app.include_router(agent_protocol.router)
     app.include_router(api_router, dependencies=[Depends(api_principal)])
     app.include_router(web_router, dependencies=[Depends(web_principal)])
     _docs(app)

@@ -6,9 +6,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from shipyard import migrate
+from shipyard.agents import service as agents
 from shipyard.config import Settings
 from shipyard.db import Database
+from shipyard.environments import service as environments
+from shipyard.policies import service as policies
+from shipyard.policies.models import PolicyKind
 from shipyard.projects import service as projects
 from shipyard.users import service as users
 
@@ -34,13 +40,24 @@ def write_secret(path: Path, secret: str) -> None:
     os.chmod(path, 0o600)
 
 
+def ensure_defaults(db: Session) -> None:
+    """The default project, resource group, policies and environment; the default project
+    may use the default group."""
+    project = projects.default_project(db)
+    group = agents.default_group(db)
+    agents.allow_project(db, group=group, project=project)
+    policies.default_policy(db, PolicyKind.USER)
+    policies.default_policy(db, PolicyKind.PROJECT)
+    environments.ensure_builtin(db)
+    db.commit()
+
+
 def prepare(settings: Settings, database: Database, *, upgrade: bool = True) -> Prepared:
     """Create the data dir, migrate (if asked), ensure the default project and first admin."""
     prepare_data_dir(settings)
     backup = migrate.upgrade(database.engine) if upgrade else None
     with database.session() as db:
-        projects.default_project(db)
-        db.commit()
+        ensure_defaults(db)
         generated = users.ensure_first_admin(db, settings=settings)
     password_file = None
     if generated is not None:

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
 
     default_language: str = "en"
 
+    agent_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    agent_lost_seconds: float = Field(default=30.0, gt=0)
+    scheduler_tick_seconds: float = Field(default=2.0, gt=0)
+    environment_dirs: list[Path] = Field(default_factory=list)
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str | None) -> str | None:

@@ -6,7 +6,8 @@ ShipyardError                 a user-facing message (already translated) + machi
  ├── Throttled                too many attempts; carries retry_after seconds (429)
  ├── PermissionDenied         authenticated, but not allowed (403)
  ├── NotFound                 does not exist, or the caller may not know it exists (404)
- └── Conflict                 clashes with the current state (409)
+ ├── Conflict                 clashes with the current state (409)
+ └── QuotaExceeded            a limit does not allow it now; details say which (409)
 """
 
 from __future__ import annotations
@@ -51,3 +52,7 @@ class NotFound(ShipyardError):
 
 class Conflict(ShipyardError):
     code = "conflict"
+
+
+class QuotaExceeded(ShipyardError):
+    code = "quota_exceeded"

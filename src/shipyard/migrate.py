@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -66,8 +66,25 @@ def upgrade(engine: Engine, *, revision: str = "head") -> Path | None:
     current = current_revision(engine)
     if path is not None and path.exists() and current is not None and current != head_revision():
         backup = backup_sqlite(path)
-    with engine.begin() as connection:
-        config = alembic_config(engine.url.render_as_string(hide_password=False))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as connection:
+        if path is not None:
+            # Batch migrations rebuild SQLite tables; with foreign keys on, dropping the old
+            # table would cascade-delete every row that references it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            if path is not None:
+                _check_foreign_keys(connection)
+        if path is not None:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
     return backup
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")

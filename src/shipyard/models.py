@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from shipyard.agents.models import Agent, AgentToken, ResourceGroup, ResourceGroupProject
 from shipyard.auth.models import ApiToken, LoginFailure, WebSession
 from shipyard.db import Base
+from shipyard.environments.models import Environment
+from shipyard.policies.models import ResourcePolicy
 from shipyard.projects.models import Project, ProjectMember
+from shipyard.scheduler.models import Usage
+from shipyard.sessions.models import ComputeSession
 from shipyard.users.models import User
 
-__all__ = ["ApiToken", "Base", "LoginFailure", "Project", "ProjectMember", "User", "WebSession"]
+__all__ = [
+    "Agent",
+    "AgentToken",
+    "ApiToken",
+    "Base",
+    "ComputeSession",
+    "Environment",
+    "LoginFailure",
+    "Project",
+    "ProjectMember",
+    "ResourceGroup",
+    "ResourceGroupProject",
+    "ResourcePolicy",
+    "Usage",
+    "User",
+    "WebSession",
+]

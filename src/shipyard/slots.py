@@ -37,6 +37,7 @@ class SlotKind:
     label: str
     integral: bool
     accelerator: bool = False
+    scale: int = 1  # stored in the ledger as integer amount * scale (exact, any database)
 
 
 SLOT_KINDS: dict[str, SlotKind] = {}
@@ -46,9 +47,20 @@ def register_slot_kind(kind: SlotKind) -> None:
     SLOT_KINDS[kind.name] = kind
 
 
-register_slot_kind(SlotKind("cpu", "cores", "CPU", integral=False))
+register_slot_kind(SlotKind("cpu", "cores", "CPU", integral=False, scale=1000))
 register_slot_kind(SlotKind("mem", "bytes", "Memory", integral=True))
 register_slot_kind(SlotKind("cuda.device", "devices", "GPU", integral=True, accelerator=True))
+
+
+def to_units(slot: str, value: Decimal) -> int:
+    """The integer the ledger stores for an amount (millicores for cpu, bytes, devices)."""
+    kind = SLOT_KINDS.get(slot)
+    return int(value * (kind.scale if kind else 1))
+
+
+def from_units(slot: str, units: int) -> Decimal:
+    kind = SLOT_KINDS.get(slot)
+    return Decimal(units) / (kind.scale if kind else 1)
 
 
 def parse_amount(slot: str, text: str) -> Decimal:
@@ -168,6 +180,10 @@ class ResourceSlots(Mapping[str, Decimal]):
 
     def scaled(self, factor: int) -> ResourceSlots:
         return ResourceSlots({slot: value * factor for slot, value in self._values.items()})
+
+    def fits_in(self, capacity: ResourceSlots) -> bool:
+        """True when every slot is at most the capacity's (absent capacity means none)."""
+        return all(self[slot] <= capacity[slot] for slot in self._values)
 
     def is_zero(self) -> bool:
         return not self._values

@@ -42,13 +42,33 @@ def test_a_populated_database_upgrades_from_the_first_revision(tmp_path: Path) -
                 "VALUES ('00000000000000000000000000000001', 'legacy', '', 1, '2026-01-01')"
             )
         )
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, full_name, password_hash, role, status, theme,"
+                " current_project_id, created_at, password_changed_at) VALUES"
+                " ('00000000000000000000000000000002', 'old@example.org', 'Old', 'x', 'user',"
+                " 'active', 'system', '00000000000000000000000000000001', '2026-01-01',"
+                " '2026-01-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO project_members (project_id, user_id, role, joined_at) VALUES"
+                " ('00000000000000000000000000000001', '00000000000000000000000000000002',"
+                " 'member', '2026-01-01')"
+            )
+        )
     backup = migrate.upgrade(database.engine)
     assert migrate.is_current(database.engine)
     with database.engine.connect() as connection:
         names = connection.execute(text("SELECT name FROM projects")).scalars().all()
-    database.dispose()
+        members = connection.execute(text("SELECT count(*) FROM project_members")).scalar()
+        current = connection.execute(text("SELECT current_project_id FROM users")).scalar()
     assert names == ["legacy"]
+    assert members == 1, "rows referencing a rebuilt table must survive the upgrade"
+    assert current is not None
     pending = migrate.head_revision() != FIRST
+    database.dispose()
     assert (backup is not None) == pending
     if backup is not None:
         with sqlite3.connect(backup) as copy:

@@ -111,3 +111,16 @@ def test_whatever_fits_in_the_remainder_keeps_usage_within_the_caps(
 @given(limits, limits, slots)
 def test_tightest_allows_only_what_both_allow(a: Limits, b: Limits, usage: ResourceSlots) -> None:
     assert a.tightest(b).allows(usage) == (a.allows(usage) and b.allows(usage))
+
+
+def test_fits_in_treats_absent_capacity_as_none() -> None:
+    request = ResourceSlots({"cpu": 1, "cuda.device": 1})
+    assert request.fits_in(ResourceSlots({"cpu": 2, "cuda.device": 1}))
+    assert not request.fits_in(ResourceSlots({"cpu": 2}))
+    assert ResourceSlots().fits_in(ResourceSlots())
+
+
+@given(slots, slots)
+def test_a_sum_fits_in_itself_and_its_parts_fit_in_it(a: ResourceSlots, b: ResourceSlots) -> None:
+    assert a.fits_in(a + b)
+    assert (a + b).fits_in(a + b)

@@ -162,3 +162,9 @@ def require_api_user(principal: Annotated[Principal, Depends(require_api_princip
 
 ApiPrincipal = Annotated[Principal, Depends(require_api_principal)]
 ApiUser = Annotated[User, Depends(require_api_user)]
+
+
+def require_admin(user: Annotated[User, Depends(require_api_user)]) -> User:
+    if not user.is_admin:
+        raise PermissionDenied(_("Only administrators may do this."))
+    return user

@@ -22,6 +22,7 @@ STATUS: dict[type[errors.ShipyardError], int] = {
     errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.QuotaExceeded: 409,
 }
 
 

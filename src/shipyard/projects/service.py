@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shipyard.agents import service as agents
 from shipyard.errors import NotFound
 from shipyard.i18n import _
 from shipyard.projects.models import DEFAULT_PROJECT, MemberRole, Project, ProjectMember
@@ -73,8 +74,10 @@ def switch_project(db: Session, *, user: User, project_id: uuid.UUID) -> Project
 
 
 def create_project(db: Session, *, name: str, description: str = "") -> Project:
-    """A new active project without members."""
+    """A new active project without members; it may use the default resource group."""
     project = Project(name=name, description=description)
     db.add(project)
+    db.flush()
+    agents.allow_project(db, group=agents.default_group(db), project=project)
     db.commit()
     return project

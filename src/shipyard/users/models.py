@@ -45,6 +45,9 @@ class User(Base):
     current_project_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), default=None
     )
+    resource_policy_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("resource_policies.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shipyard.api.routes import auth, me, system
+from shipyard.api.routes import admin, auth, catalog, me, sessions, system
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, me, system):
+for module in (auth, me, system, sessions, catalog, admin):
     router.include_router(module.router)

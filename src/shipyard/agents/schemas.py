@@ -1,0 +1,93 @@
+"""What agents and the manager say to each other (the agent protocol, see docs/agents.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AGENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnforcementReport(Strict):
+    sandbox: Literal["bubblewrap", "none"]
+    cgroups: Literal["v2", "v1", "none"]
+    rlimits: bool
+    session_uid: int | None = None
+    warnings: list[str] = Field(default_factory=list, max_length=20)
+
+
+class AcceleratorReport(Strict):
+    kind: str = Field(max_length=32)  # "cuda"
+    index: int = Field(ge=0, le=4095)
+    name: str = Field(max_length=128)
+    memory: int = Field(ge=0)
+    mock: bool = False
+
+
+class AgentRegister(Strict):
+    agent_id: str = Field(pattern=AGENT_ID)
+    hostname: str = Field(max_length=255)
+    addr: str = Field(max_length=255)  # the agent's own API, for logs and terminals
+    version: str = Field(max_length=32)
+    capacity: dict[str, str]
+    enforcement: EnforcementReport
+    accelerators: list[AcceleratorReport] = Field(default_factory=list, max_length=64)
+    api_secret: str = Field(min_length=32, max_length=128)
+
+
+class RegisterReply(BaseModel):
+    agent_id: str
+    resource_group: str
+    heartbeat_interval: float
+    lost_after: float
+
+
+class SessionReport(Strict):
+    session_id: uuid.UUID
+    running: bool
+    exit_code: int | None = None
+    oom_killed: bool = False
+    error: str | None = Field(default=None, max_length=255)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Heartbeat(Strict):
+    agent_id: str = Field(pattern=AGENT_ID)
+    utilization: dict[str, Any] = Field(default_factory=dict)
+    sessions: list[SessionReport] = Field(default_factory=list, max_length=10000)
+
+
+class HeartbeatReply(BaseModel):
+    desired_version: int
+
+
+class DesiredMount(BaseModel):
+    source: str
+    name: str
+    read_only: bool
+
+
+class DesiredSession(BaseModel):
+    session_id: uuid.UUID
+    kind: Literal["batch", "interactive"]
+    command: list[str]
+    env: dict[str, str]
+    interpreter: str  # offered as `python` inside the session when set
+    path_prefix: str
+    cpu: str
+    mem: int
+    gpus: int
+    mounts: list[DesiredMount]
+
+
+class DesiredState(BaseModel):
+    version: int
+    sessions: list[DesiredSession]

@@ -1,0 +1,176 @@
+"""Resource groups, agent tokens, registration, heartbeats and lost agents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shipyard.agents.models import (
+    DEFAULT_GROUP,
+    Agent,
+    AgentStatus,
+    AgentToken,
+    ResourceGroup,
+    ResourceGroupProject,
+)
+from shipyard.agents.schemas import AgentRegister
+from shipyard.auth import tokens
+from shipyard.db import utcnow
+from shipyard.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from shipyard.i18n import _
+from shipyard.projects.models import Project
+from shipyard.slots import SLOT_KINDS, ResourceSlots
+
+AGENT_TOKEN_PREFIX = "sya_"  # noqa: S105 - a marker, not a secret
+
+
+def default_group(db: Session) -> ResourceGroup:
+    group = db.scalar(select(ResourceGroup).where(ResourceGroup.name == DEFAULT_GROUP))
+    if group is None:
+        group = ResourceGroup(name=DEFAULT_GROUP, description="Every project may use it.")
+        db.add(group)
+        db.flush()
+    return group
+
+
+def group_by_name(db: Session, name: str) -> ResourceGroup:
+    group = db.scalar(select(ResourceGroup).where(ResourceGroup.name == name))
+    if group is None or not group.is_active:
+        raise NotFound(_("No such resource group: %(name)s.") % {"name": name})
+    return group
+
+
+def create_group(db: Session, *, name: str, description: str = "") -> ResourceGroup:
+    if db.scalar(select(ResourceGroup).where(ResourceGroup.name == name)) is not None:
+        raise Conflict(_("A resource group with this name already exists."))
+    group = ResourceGroup(name=name, description=description)
+    db.add(group)
+    db.commit()
+    return group
+
+
+def allow_project(db: Session, *, group: ResourceGroup, project: Project) -> None:
+    """Let a project use a resource group (idempotent)."""
+    if db.get(ResourceGroupProject, (group.id, project.id)) is None:
+        db.add(ResourceGroupProject(resource_group_id=group.id, project_id=project.id))
+        db.flush()
+
+
+def groups_of_project(db: Session, project_id: uuid.UUID) -> list[ResourceGroup]:
+    return list(
+        db.scalars(
+            select(ResourceGroup)
+            .join(ResourceGroupProject, ResourceGroupProject.resource_group_id == ResourceGroup.id)
+            .where(
+                ResourceGroupProject.project_id == project_id,
+                ResourceGroup.is_active.is_(True),
+            )
+            .order_by(ResourceGroup.name)
+        )
+    )
+
+
+def create_agent_token(
+    db: Session, *, group_name: str, created_by: uuid.UUID | None = None
+) -> tuple[str, AgentToken]:
+    """A new secret for agents of one resource group; the raw value is returned once."""
+    group = group_by_name(db, group_name)
+    raw = AGENT_TOKEN_PREFIX + tokens.new_secret()
+    token = AgentToken(
+        token_hash=tokens.digest(raw),
+        prefix=raw[:12],
+        resource_group_id=group.id,
+        created_by=created_by,
+    )
+    db.add(token)
+    db.commit()
+    return raw, token
+
+
+def group_of_token(db: Session, raw: str) -> ResourceGroup:
+    """The resource group an agent token admits to, or AuthenticationFailed."""
+    token = db.scalar(select(AgentToken).where(AgentToken.token_hash == tokens.digest(raw)))
+    group = db.get(ResourceGroup, token.resource_group_id) if token else None
+    if token is None or token.revoked_at is not None or group is None or not group.is_active:
+        raise AuthenticationFailed(_("The agent token is invalid or revoked."))
+    return group
+
+
+def register(db: Session, *, group: ResourceGroup, payload: AgentRegister) -> Agent:
+    """Create or refresh an agent; an agent keeps its id (and sessions) across restarts."""
+    capacity = _capacity(payload.capacity)
+    agent = db.get(Agent, payload.agent_id)
+    if agent is None:
+        agent = Agent(id=payload.agent_id, resource_group_id=group.id)
+        db.add(agent)
+    elif agent.resource_group_id != group.id:
+        raise Conflict(_("This agent id is registered in another resource group."))
+    agent.status = AgentStatus.ALIVE
+    agent.hostname = payload.hostname
+    agent.addr = payload.addr
+    agent.version = payload.version
+    agent.capacity = capacity.to_json()
+    agent.enforcement = payload.enforcement.model_dump()
+    agent.accelerators = [a.model_dump() for a in payload.accelerators]
+    agent.api_secret = payload.api_secret
+    agent.last_heartbeat_at = utcnow()
+    agent.lost_at = None
+    db.commit()
+    return agent
+
+
+def _capacity(raw: dict[str, str]) -> ResourceSlots:
+    unknown = sorted(set(raw) - set(SLOT_KINDS))
+    if unknown:
+        raise InvalidInput(_("Unknown resource: %(slot)s.") % {"slot": unknown[0]})
+    return ResourceSlots.from_json(raw)
+
+
+def agent_of(db: Session, *, group: ResourceGroup, agent_id: str) -> Agent:
+    agent = db.get(Agent, agent_id)
+    if agent is None or agent.resource_group_id != group.id:
+        raise NotFound(_("Unknown agent: register first."))
+    return agent
+
+
+def touch(db: Session, *, agent: Agent, utilization: dict[str, object]) -> None:
+    agent.utilization = utilization
+    agent.last_heartbeat_at = utcnow()
+    if agent.status is AgentStatus.LOST:
+        agent.status = AgentStatus.ALIVE
+        agent.lost_at = None
+
+
+def lost_agents(db: Session, *, lost_after: float) -> list[Agent]:
+    """ALIVE agents whose last heartbeat is older than lost_after seconds, now marked LOST."""
+    horizon = utcnow() - timedelta(seconds=lost_after)
+    agents = list(
+        db.scalars(
+            select(Agent).where(
+                Agent.status == AgentStatus.ALIVE, Agent.last_heartbeat_at < horizon
+            )
+        )
+    )
+    for agent in agents:
+        agent.status = AgentStatus.LOST
+        agent.lost_at = utcnow()
+    return agents
+
+
+def bump(db: Session, agent_id: str) -> None:
+    """The agent's desired state changed: its long-poll must wake up."""
+    db.execute(
+        update(Agent).where(Agent.id == agent_id).values(desired_version=Agent.desired_version + 1)
+    )
+
+
+def set_schedulable(db: Session, *, agent_id: str, schedulable: bool) -> Agent:
+    agent = db.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(_("Unknown agent."))
+    agent.schedulable = schedulable
+    db.commit()
+    return agent

@@ -1,0 +1,44 @@
+"""What a user may start sessions with: environments and resource groups."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from shipyard.agents import service as agents
+from shipyard.api.deps import ApiUser, DbDep
+from shipyard.environments import service as environments
+from shipyard.projects import service as projects
+
+router = APIRouter(tags=["catalog"])
+
+
+class EnvironmentPublic(BaseModel):
+    name: str
+    description: str
+    apps: list[str]
+
+
+class ResourceGroupPublic(BaseModel):
+    name: str
+    description: str
+
+
+@router.get("/environments")
+def list_environments(user: ApiUser, db: DbDep) -> list[EnvironmentPublic]:
+    return [
+        EnvironmentPublic(name=e.name, description=e.description, apps=list(e.apps))
+        for e in environments.list_enabled(db)
+    ]
+
+
+@router.get("/resource-groups")
+def list_groups(user: ApiUser, db: DbDep) -> list[ResourceGroupPublic]:
+    """The groups the user's current project may use."""
+    current = projects.current_project(projects.projects_of(db, user), user)
+    if current is None:
+        return []
+    return [
+        ResourceGroupPublic(name=g.name, description=g.description)
+        for g in agents.groups_of_project(db, current.id)
+    ]

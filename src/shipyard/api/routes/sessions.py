@@ -1,0 +1,85 @@
+"""Compute sessions: create, check, list, inspect, read logs, terminate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from shipyard.agents import remote
+from shipyard.agents.models import Agent
+from shipyard.api.deps import ApiUser, DbDep
+from shipyard.sessions import service as sessions
+from shipyard.sessions.models import FINISHED
+from shipyard.sessions.presenter import present
+from shipyard.sessions.schemas import (
+    FitReport,
+    LogChunk,
+    SessionCreate,
+    SessionPublic,
+    SessionsPublic,
+)
+
+router = APIRouter(prefix="/sessions", tags=["sessions"])
+
+
+def _wake(request: Request) -> None:
+    request.app.state.scheduler.wake()
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create(body: SessionCreate, request: Request, user: ApiUser, db: DbDep) -> SessionPublic:
+    """Queue a session; the scheduler places it as soon as the limits and an agent allow."""
+    session = sessions.create_session(db, owner=user, spec=body)
+    _wake(request)
+    return present(db, [session])[0]
+
+
+@router.post("/check")
+def check(body: SessionCreate, user: ApiUser, db: DbDep) -> FitReport:
+    """Would this request be admitted now? If not, which limits block it."""
+    return sessions.check_fit(db, user=user, spec=body)
+
+
+@router.get("")
+def list_(
+    user: ApiUser,
+    db: DbDep,
+    all: Annotated[bool, Query(description="include finished sessions")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SessionsPublic:
+    rows, total = sessions.list_sessions(
+        db, viewer=user, include_finished=all, limit=limit, offset=offset
+    )
+    return SessionsPublic(data=present(db, rows), count=total)
+
+
+@router.get("/{ref}")
+def info(ref: str, user: ApiUser, db: DbDep) -> SessionPublic:
+    return present(db, [sessions.by_name_or_id(db, viewer=user, ref=ref)])[0]
+
+
+@router.delete("/{ref}")
+def terminate(ref: str, request: Request, user: ApiUser, db: DbDep) -> SessionPublic:
+    found = sessions.by_name_or_id(db, viewer=user, ref=ref)
+    session = sessions.terminate(db, viewer=user, session_id=found.id)
+    request.app.state.notifier.notify([session.agent_id] if session.agent_id else [])
+    _wake(request)
+    return present(db, [session])[0]
+
+
+@router.get("/{ref}/logs")
+async def logs(
+    ref: str, user: ApiUser, db: DbDep, offset: Annotated[int, Query(ge=0)] = 0
+) -> LogChunk:
+    """Output from `offset` on; `finished` tells a follower when to stop."""
+    session = await run_in_threadpool(sessions.by_name_or_id, db, viewer=user, ref=ref)
+    finished = session.status in FINISHED
+    agent = await run_in_threadpool(db.get, Agent, session.agent_id) if session.agent_id else None
+    if agent is None:
+        return LogChunk(data="", offset=offset, finished=finished)
+    data, next_offset = await run_in_threadpool(remote.fetch_logs, agent, session.id, offset=offset)
+    done = finished and not data
+    return LogChunk(data=data.decode("utf-8", "replace"), offset=next_offset, finished=done)

@@ -1,0 +1,137 @@
+"""Environments: the built-in host Python, admin definitions and a rescan of directories."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shipyard.environments.models import Environment, EnvironmentSource
+from shipyard.errors import InvalidInput, NotFound
+from shipyard.i18n import _
+
+DEFAULT_ENVIRONMENT = "python"
+TERMINAL = "terminal"
+
+
+def host_python() -> Path | None:
+    """A system interpreter every sandbox can see (/usr is bound read-only into it)."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if Path(candidate).is_file():
+            return Path(candidate)
+    found = shutil.which("python3")
+    return Path(found) if found else None
+
+
+def ensure_builtin(db: Session) -> Environment:
+    env = db.scalar(select(Environment).where(Environment.name == DEFAULT_ENVIRONMENT))
+    if env is None:
+        python = host_python()
+        env = Environment(
+            name=DEFAULT_ENVIRONMENT,
+            description=_("The host's Python with a terminal."),
+            interpreter=str(python) if python else "",
+            path_prefix=str(python.parent) if python else "",
+            apps=[TERMINAL],
+            source=EnvironmentSource.BUILTIN,
+        )
+        db.add(env)
+        db.flush()
+    return env
+
+
+def usable(db: Session, name: str) -> Environment:
+    env = db.scalar(select(Environment).where(Environment.name == name))
+    if env is None or not env.enabled:
+        raise NotFound(
+            _("Unknown environment: %(name)s.") % {"name": name}, details={"field": "environment"}
+        )
+    return env
+
+
+def list_enabled(db: Session) -> list[Environment]:
+    return list(
+        db.scalars(
+            select(Environment).where(Environment.enabled.is_(True)).order_by(Environment.name)
+        )
+    )
+
+
+def register(
+    db: Session,
+    *,
+    name: str,
+    description: str = "",
+    interpreter: str = "",
+    apps: tuple[str, ...] = (TERMINAL,),
+) -> Environment:
+    """An admin-defined environment; the interpreter must be an absolute path."""
+    if interpreter and not Path(interpreter).is_absolute():
+        raise InvalidInput(_("The interpreter must be an absolute path."))
+    env = Environment(
+        name=name,
+        description=description,
+        interpreter=interpreter,
+        path_prefix=str(Path(interpreter).parent) if interpreter else "",
+        apps=list(apps),
+        source=EnvironmentSource.ADMIN,
+    )
+    db.add(env)
+    db.commit()
+    return env
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    added: list[str]
+    kept: list[str]
+    disabled: list[str]
+
+
+def rescan(db: Session, directories: list[Path]) -> ScanResult:
+    """Virtual environments (a dir with pyvenv.cfg and bin/python) under the given dirs.
+
+    New ones are added, ones that vanished are disabled; admin and built-in ones are kept.
+    """
+    found: dict[str, Path] = {}
+    for directory in directories:
+        if not directory.is_dir():
+            continue
+        for candidate in sorted(directory.iterdir()):
+            python = candidate / "bin" / "python"
+            if (candidate / "pyvenv.cfg").is_file() and python.exists():
+                found.setdefault(candidate.name[:64], python)
+    existing = {
+        env.name: env
+        for env in db.scalars(
+            select(Environment).where(Environment.source == EnvironmentSource.SCAN)
+        )
+    }
+    taken = set(
+        db.scalars(select(Environment.name).where(Environment.source != EnvironmentSource.SCAN))
+    )
+    found = {name: python for name, python in found.items() if name not in taken}
+    added = [name for name in found if name not in existing]
+    for name in added:
+        db.add(
+            Environment(
+                name=name,
+                description=_("Virtual environment at %(path)s")
+                % {"path": found[name].parent.parent},
+                interpreter=str(found[name]),
+                path_prefix=str(found[name].parent),
+                apps=[TERMINAL],
+                source=EnvironmentSource.SCAN,
+            )
+        )
+    disabled = [name for name, env in existing.items() if name not in found and env.enabled]
+    for name in disabled:
+        existing[name].enabled = False
+    for name in found:
+        if name in existing:
+            existing[name].enabled = True
+    db.commit()
+    return ScanResult(added=added, kept=sorted(set(found) - set(added)), disabled=disabled)

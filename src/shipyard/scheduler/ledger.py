@@ -1,0 +1,142 @@
+"""Writing and reading the ledger. Only this module touches resource_usage.
+
+Every change of a session into or out of an occupying status calls occupy() or release()
+in the same transaction, so user, project, group and agent figures are sums of one source.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shipyard.scheduler.models import SESSIONS_SLOT, Scope, Usage
+from shipyard.sessions.models import OCCUPYING, ComputeSession
+from shipyard.slots import ResourceSlots, from_units, to_units
+
+Key = tuple[Scope, str]
+
+
+@dataclass(frozen=True)
+class Held:
+    """What one scope holds: resource slots and the number of occupying sessions."""
+
+    slots: ResourceSlots
+    sessions: int
+
+
+EMPTY = Held(ResourceSlots(), 0)
+
+
+def scopes_of(session: ComputeSession) -> list[Key]:
+    keys = [
+        (Scope.USER, str(session.owner_id)),
+        (Scope.PROJECT, str(session.project_id)),
+        (Scope.GROUP, str(session.resource_group_id)),
+    ]
+    if session.agent_id is not None:
+        keys.append((Scope.AGENT, session.agent_id))
+    return keys
+
+
+def _rows(session: ComputeSession, sign: int) -> list[dict[str, object]]:
+    held = session.slots
+    units = {slot: to_units(slot, held[slot]) for slot in held}
+    units[SESSIONS_SLOT] = 1
+    return [
+        {"scope": scope, "scope_id": scope_id, "slot": slot, "amount": sign * amount}
+        for scope, scope_id in scopes_of(session)
+        for slot, amount in units.items()
+    ]
+
+
+def _add(db: Session, rows: list[dict[str, object]]) -> None:
+    if not rows:
+        return
+    dialect = db.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Usage).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Usage.scope, Usage.scope_id, Usage.slot],
+        set_={"amount": Usage.amount + statement.excluded.amount},
+    )
+    db.execute(statement)
+
+
+def occupy(db: Session, session: ComputeSession) -> None:
+    """The session starts holding its slots (it has just entered an occupying status)."""
+    _add(db, _rows(session, +1))
+
+
+def release(db: Session, session: ComputeSession) -> None:
+    """The session stops holding its slots (it has just left the occupying statuses)."""
+    _add(db, _rows(session, -1))
+
+
+def held(db: Session, scope: Scope, scope_ids: Iterable[str]) -> dict[str, Held]:
+    """What each of the given scopes holds, in one query; absent ids hold nothing."""
+    ids = list(scope_ids)
+    if not ids:
+        return {}
+    amounts: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in db.execute(
+        select(Usage.scope_id, Usage.slot, Usage.amount).where(
+            Usage.scope == scope, Usage.scope_id.in_(ids)
+        )
+    ):
+        amounts[row.scope_id][row.slot] = row.amount
+    return {scope_id: _held(amounts.get(scope_id, {})) for scope_id in ids}
+
+
+def held_by_all(db: Session, scope: Scope) -> dict[str, Held]:
+    """Every scope id of a kind that holds anything (admin views, the invariant)."""
+    amounts: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in db.execute(
+        select(Usage.scope_id, Usage.slot, Usage.amount).where(Usage.scope == scope)
+    ):
+        amounts[row.scope_id][row.slot] = row.amount
+    return {scope_id: _held(values) for scope_id, values in amounts.items()}
+
+
+def _held(units: dict[str, int]) -> Held:
+    slots = {
+        slot: from_units(slot, amount) for slot, amount in units.items() if slot != SESSIONS_SLOT
+    }
+    return Held(ResourceSlots(slots), units.get(SESSIONS_SLOT, 0))
+
+
+@dataclass(frozen=True)
+class Drift:
+    scope: Scope
+    scope_id: str
+    slot: str
+    recorded: int
+    actual: int
+
+
+def rebuild(db: Session) -> list[Drift]:
+    """Recompute the ledger from the occupying sessions; return (and fix) every difference."""
+    expected: dict[tuple[Scope, str, str], int] = defaultdict(int)
+    occupying = db.scalars(select(ComputeSession).where(ComputeSession.status.in_(OCCUPYING)))
+    for session in occupying:
+        for row in _rows(session, +1):
+            key = (Scope(str(row["scope"])), str(row["scope_id"]), str(row["slot"]))
+            expected[key] += int(str(row["amount"]))
+    recorded = {(u.scope, u.scope_id, u.slot): u for u in db.scalars(select(Usage))}
+    drifts = []
+    for key in sorted(set(expected) | set(recorded)):
+        usage = recorded.get(key)
+        have = usage.amount if usage else 0
+        want = expected.get(key, 0)
+        if have != want:
+            drifts.append(Drift(key[0], key[1], key[2], have, want))
+            if usage is None:
+                db.add(Usage(scope=key[0], scope_id=key[1], slot=key[2], amount=want))
+            else:
+                usage.amount = want
+    return drifts

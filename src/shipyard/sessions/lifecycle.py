@@ -1,0 +1,81 @@
+"""Status changes of a session, with the ledger kept in step in the same transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shipyard.agents import service as agents
+from shipyard.db import utcnow
+from shipyard.scheduler import ledger
+from shipyard.sessions.models import FINISHED, OCCUPYING, ComputeSession, SessionStatus
+
+ALLOWED: dict[SessionStatus, frozenset[SessionStatus]] = {
+    SessionStatus.PENDING: frozenset(
+        {SessionStatus.SCHEDULED, SessionStatus.CANCELLED, SessionStatus.ERROR}
+    ),
+    SessionStatus.SCHEDULED: frozenset(
+        {
+            SessionStatus.PREPARING,
+            SessionStatus.RUNNING,
+            SessionStatus.TERMINATING,
+            SessionStatus.TERMINATED,
+            SessionStatus.ERROR,
+        }
+    ),
+    SessionStatus.PREPARING: frozenset(
+        {
+            SessionStatus.RUNNING,
+            SessionStatus.TERMINATING,
+            SessionStatus.TERMINATED,
+            SessionStatus.ERROR,
+        }
+    ),
+    SessionStatus.RUNNING: frozenset(
+        {SessionStatus.TERMINATING, SessionStatus.TERMINATED, SessionStatus.ERROR}
+    ),
+    SessionStatus.TERMINATING: frozenset({SessionStatus.TERMINATED, SessionStatus.ERROR}),
+}
+
+
+def move(
+    db: Session,
+    session: ComputeSession,
+    status: SessionStatus,
+    reason: str,
+    *,
+    exit_code: int | None = None,
+) -> bool:
+    """Move a session to `status` if its lifecycle allows it; False when it does not.
+
+    Entering the occupying statuses occupies the ledger, leaving them releases it, and the
+    agent's desired state version is bumped whenever what it should run changes.
+    """
+    if status not in ALLOWED.get(session.status, frozenset()):
+        return False
+    was_occupying = session.status in OCCUPYING
+    now = utcnow()
+    if status in OCCUPYING and not was_occupying:
+        session.status = status  # the ledger rows key on the session's agent and owner
+        ledger.occupy(db, session)
+    elif was_occupying and status not in OCCUPYING:
+        ledger.release(db, session)
+    session.status = status
+    session.status_info = reason
+    session.status_changed_at = now
+    session.history = [
+        *session.history,
+        {"status": status.value, "at": now.isoformat(), "reason": reason},
+    ]
+    if status is SessionStatus.RUNNING and session.started_at is None:
+        session.started_at = now
+    if status in FINISHED:
+        session.finished_at = now
+        if exit_code is not None:
+            session.exit_code = exit_code
+    if session.agent_id is not None and status in (
+        SessionStatus.SCHEDULED,
+        SessionStatus.TERMINATING,
+        *FINISHED,
+    ):
+        agents.bump(db, session.agent_id)
+    return True

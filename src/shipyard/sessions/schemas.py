@@ -1,0 +1,74 @@
+"""Session shapes on the wire."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shipyard.sessions.models import SessionStatus, SessionType
+from shipyard.validation import NO_NUL
+
+SESSION_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    environment: str = Field(default="python", min_length=1, max_length=64, pattern=NO_NUL)
+    type: SessionType = SessionType.BATCH
+    command: str = Field(default="", max_length=65536, pattern=NO_NUL)
+    resources: dict[str, str] = Field(default_factory=dict, max_length=16)
+    project: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    resource_group: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    name: str | None = Field(default=None, pattern=SESSION_NAME)
+
+
+class Block(BaseModel):
+    limit: str  # "user", "project", "sessions", "pending", "group"
+    slots: list[str]
+    message: str
+
+
+class FitReport(BaseModel):
+    fits: bool
+    blocked_by: list[Block]
+    remaining: dict[str, dict[str, str]]  # limit -> slot -> amount ("inf" when unlimited)
+
+
+class SessionEvent(BaseModel):
+    status: SessionStatus
+    at: datetime
+    reason: str
+
+
+class SessionPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    owner: str
+    project: str
+    resource_group: str
+    agent: str | None
+    environment: str
+    type: SessionType
+    command: str
+    resources: dict[str, str]
+    status: SessionStatus
+    status_info: str
+    exit_code: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    history: list[SessionEvent]
+
+
+class SessionsPublic(BaseModel):
+    data: list[SessionPublic]
+    count: int
+
+
+class LogChunk(BaseModel):
+    data: str
+    offset: int
+    finished: bool

@@ -1,0 +1,299 @@
+"""Creating, listing and ending sessions, and applying what agents report about them."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shipyard.agents import service as agents
+from shipyard.agents.models import Agent, ResourceGroup
+from shipyard.agents.schemas import SessionReport
+from shipyard.db import utcnow
+from shipyard.environments import service as environments
+from shipyard.environments.models import Environment
+from shipyard.errors import InvalidInput, NotFound, QuotaExceeded
+from shipyard.i18n import _
+from shipyard.policies.models import OnQuota
+from shipyard.projects import service as projects
+from shipyard.projects.models import Project
+from shipyard.sessions import lifecycle, quota
+from shipyard.sessions.models import (
+    FINISHED,
+    OCCUPYING,
+    ComputeSession,
+    SessionStatus,
+    SessionType,
+)
+from shipyard.sessions.schemas import FitReport, SessionCreate
+from shipyard.slots import ResourceSlots
+from shipyard.users.models import User
+
+DEFAULT_REQUEST = {"cpu": "1", "mem": "1g"}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a new session would go: project, resource group and the checked request."""
+
+    project: Project
+    group: ResourceGroup
+    request: ResourceSlots
+
+
+def resolve_placement(
+    db: Session, *, user: User, project: str | None, group: str | None, resources: dict[str, str]
+) -> Placement:
+    chosen = _project(db, user, project)
+    allowed = agents.groups_of_project(db, chosen.id)
+    if not allowed:
+        raise InvalidInput(_("Your project may not use any resource group."))
+    if group is None:
+        resource_group = allowed[0]
+    else:
+        matches = [g for g in allowed if g.name == group]
+        if not matches:
+            raise NotFound(
+                _("No such resource group for this project: %(name)s.") % {"name": group},
+                details={"field": "resource_group"},
+            )
+        resource_group = matches[0]
+    request = ResourceSlots.from_json({**DEFAULT_REQUEST, **resources})
+    if request["cpu"] <= 0 or request["mem"] <= 0:
+        raise InvalidInput(
+            _("A session needs some CPU and memory."), details={"field": "resources"}
+        )
+    return Placement(project=chosen, group=resource_group, request=request)
+
+
+def _project(db: Session, user: User, name: str | None) -> Project:
+    mine = projects.projects_of(db, user)
+    if name is None:
+        current = projects.current_project(mine, user)
+        if current is None:
+            raise InvalidInput(_("You are not a member of any active project."))
+        return current
+    for project in mine:
+        if name in (project.name, str(project.id)):
+            return project
+    raise NotFound(_("No such project: %(name)s.") % {"name": name}, details={"field": "project"})
+
+
+def check_fit(db: Session, *, user: User, spec: SessionCreate) -> FitReport:
+    """What the launcher shows before submitting: does it fit now, and what blocks it."""
+    where = resolve_placement(
+        db, user=user, project=spec.project, group=spec.resource_group, resources=spec.resources
+    )
+    state = quota.standing(db, user=user, project=where.project, group=where.group)
+    return quota.check(state, where.request)
+
+
+def create_session(db: Session, *, owner: User, spec: SessionCreate) -> ComputeSession:
+    """A new PENDING session, or a clear refusal; nothing is allocated here (the scheduler does)."""
+    env = environments.usable(db, spec.environment)
+    command = _command(env, spec)
+    where = resolve_placement(
+        db, user=owner, project=spec.project, group=spec.resource_group, resources=spec.resources
+    )
+    state = quota.standing(db, user=owner, project=where.project, group=where.group)
+    _refuse_impossible(db, where)
+    _refuse_over_quota(state, where.request)
+    session = ComputeSession(
+        name=spec.name or f"s-{secrets.token_hex(3)}",
+        owner_id=owner.id,
+        project_id=where.project.id,
+        resource_group_id=where.group.id,
+        environment_id=env.id,
+        type=spec.type,
+        command=command,
+        requested=where.request.to_json(),
+        max_lifetime=state.user_policy.max_session_lifetime,
+        idle_timeout=state.user_policy.idle_timeout,
+        status=SessionStatus.PENDING,
+        status_info=_("Waiting to be scheduled."),
+    )
+    session.history = [
+        {"status": "PENDING", "at": utcnow().isoformat(), "reason": session.status_info}
+    ]
+    db.add(session)
+    db.commit()
+    return session
+
+
+def _command(env: Environment, spec: SessionCreate) -> str:
+    if spec.type is SessionType.BATCH:
+        if not spec.command.strip():
+            raise InvalidInput(_("A batch session needs a command."), details={"field": "command"})
+        return spec.command
+    if environments.TERMINAL not in env.apps:
+        raise InvalidInput(_("This environment offers no terminal."), details={"field": "type"})
+    return ""
+
+
+def _refuse_impossible(db: Session, where: Placement) -> None:
+    """A request larger than every agent of the group could ever hold is refused at once."""
+    capacities = [
+        agent.capacity_slots
+        for agent in db.scalars(select(Agent).where(Agent.resource_group_id == where.group.id))
+    ]
+    if not capacities:
+        raise InvalidInput(
+            _("No agent has joined resource group %(name)s yet.") % {"name": where.group.name},
+            details={"field": "resource_group"},
+        )
+    if not any(where.request.fits_in(capacity) for capacity in capacities):
+        raise InvalidInput(
+            _("No agent in resource group %(name)s is large enough for this request.")
+            % {"name": where.group.name},
+            details={"field": "resources"},
+        )
+
+
+def _refuse_over_quota(state: quota.Standing, request: ResourceSlots) -> None:
+    policy = state.user_policy
+    if policy.max_pending_sessions is not None and state.pending >= policy.max_pending_sessions:
+        raise QuotaExceeded(
+            _("You already have %(n)d pending sessions, the most your policy allows.")
+            % {"n": state.pending},
+            details={"limit": "pending"},
+        )
+    if policy.on_quota is OnQuota.QUEUE:
+        return
+    blocks = quota.quota_blocks(
+        request,
+        user_policy=policy,
+        project_policy=state.project_policy,
+        user_held=state.user_held,
+        project_held=state.project_held,
+    )
+    if blocks:
+        raise QuotaExceeded(
+            blocks[0].message,
+            details={"blocked_by": [block.model_dump() for block in blocks]},
+        )
+
+
+def visible(db: Session, *, viewer: User, session_id: uuid.UUID) -> ComputeSession:
+    """A session the viewer may see (their own; admins see all), else NotFound."""
+    session = db.get(ComputeSession, session_id)
+    if session is None or (session.owner_id != viewer.id and not viewer.is_admin):
+        raise NotFound(_("No such session."))
+    return session
+
+
+def by_name_or_id(db: Session, *, viewer: User, ref: str) -> ComputeSession:
+    try:
+        return visible(db, viewer=viewer, session_id=uuid.UUID(ref))
+    except ValueError:
+        pass
+    found = db.scalars(
+        select(ComputeSession)
+        .where(ComputeSession.owner_id == viewer.id, ComputeSession.name == ref)
+        .order_by(ComputeSession.created_at.desc())
+    ).first()
+    if found is None:
+        raise NotFound(_("No such session."))
+    return found
+
+
+def list_sessions(
+    db: Session, *, viewer: User, include_finished: bool, limit: int = 100, offset: int = 0
+) -> tuple[list[ComputeSession], int]:
+    """The viewer's sessions, newest first, and how many there are in all."""
+    query = select(ComputeSession).where(ComputeSession.owner_id == viewer.id)
+    if not include_finished:
+        query = query.where(ComputeSession.status.not_in(FINISHED))
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.scalars(query.order_by(ComputeSession.created_at.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def terminate(db: Session, *, viewer: User, session_id: uuid.UUID) -> ComputeSession:
+    """End a session: a pending one is cancelled, a running one asked to stop. Idempotent."""
+    session = visible(db, viewer=viewer, session_id=session_id)
+    if session.status is SessionStatus.PENDING:
+        lifecycle.move(db, session, SessionStatus.CANCELLED, _("Cancelled by the user."))
+    elif session.status in OCCUPYING and session.status is not SessionStatus.TERMINATING:
+        lifecycle.move(db, session, SessionStatus.TERMINATING, _("Terminated by the user."))
+    db.commit()
+    return session
+
+
+def apply_reports(db: Session, *, agent: Agent, reports: Iterable[SessionReport]) -> None:
+    """Bring session statuses in line with what the agent says actually runs."""
+    reported = {report.session_id: report for report in reports}
+    mine = db.scalars(
+        select(ComputeSession).where(
+            ComputeSession.agent_id == agent.id, ComputeSession.status.in_(OCCUPYING)
+        )
+    )
+    for session in mine:
+        report = reported.get(session.id)
+        if report is None:
+            _missing(db, session)
+        elif report.running:
+            if session.status in (SessionStatus.SCHEDULED, SessionStatus.PREPARING):
+                lifecycle.move(db, session, SessionStatus.RUNNING, _("Running."))
+        else:
+            _exited(db, session, report)
+
+
+def _missing(db: Session, session: ComputeSession) -> None:
+    if session.status is SessionStatus.TERMINATING:
+        lifecycle.move(db, session, SessionStatus.TERMINATED, session.status_info)
+    elif session.status is SessionStatus.RUNNING:
+        lifecycle.move(db, session, SessionStatus.ERROR, _("The agent no longer runs it."))
+
+
+def _exited(db: Session, session: ComputeSession, report: SessionReport) -> None:
+    code = report.exit_code
+    if session.status is SessionStatus.TERMINATING:
+        lifecycle.move(db, session, SessionStatus.TERMINATED, session.status_info, exit_code=code)
+    elif report.oom_killed:
+        lifecycle.move(db, session, SessionStatus.ERROR, _("out of memory"), exit_code=code)
+    elif report.error:
+        lifecycle.move(db, session, SessionStatus.ERROR, report.error, exit_code=code)
+    elif code == 0 or session.type is SessionType.INTERACTIVE:
+        lifecycle.move(db, session, SessionStatus.TERMINATED, _("Finished."), exit_code=code)
+    else:
+        reason = _("Exited with code %(code)s.") % {"code": code}
+        lifecycle.move(db, session, SessionStatus.ERROR, reason, exit_code=code)
+
+
+def end_sessions_of_lost(db: Session, agent: Agent) -> int:
+    """The agent is gone: its sessions end with a reason and give their resources back."""
+    sessions = list(
+        db.scalars(
+            select(ComputeSession).where(
+                ComputeSession.agent_id == agent.id, ComputeSession.status.in_(OCCUPYING)
+            )
+        )
+    )
+    for session in sessions:
+        lifecycle.move(db, session, SessionStatus.ERROR, _("The agent was lost."))
+    return len(sessions)
+
+
+def expire(db: Session) -> int:
+    """Sessions past their maximum lifetime are asked to stop."""
+    now = utcnow()
+    count = 0
+    running = db.scalars(
+        select(ComputeSession).where(
+            ComputeSession.status == SessionStatus.RUNNING,
+            ComputeSession.max_lifetime.is_not(None),
+        )
+    )
+    for session in running:
+        started = session.started_at or session.created_at
+        if session.max_lifetime is not None and now - started >= timedelta(
+            seconds=session.max_lifetime
+        ):
+            lifecycle.move(db, session, SessionStatus.TERMINATING, _("Maximum lifetime reached."))
+            count += 1
+    return count
