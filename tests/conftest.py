@@ -116,7 +116,8 @@ def database(settings: Settings) -> Iterator[Database]:
 
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
-    return create_app(settings, database=database)
+    """The app without its background scheduler: tests drive scheduling rounds themselves."""
+    return create_app(settings, database=database, run_scheduler=False)
 
 
 @pytest.fixture

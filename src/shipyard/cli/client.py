@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 
 from shipyard import __version__
+from shipyard.cli import credentials
+from shipyard.cli.output import fail
 
 
 class ApiError(Exception):
@@ -43,3 +45,12 @@ def call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
         message = error.get("message") or f"HTTP {response.status_code}"
         raise ApiError(message, status=response.status_code, code=error.get("code", ""))
     return body
+
+
+def authed() -> httpx.Client:
+    """A client for the stored (or SHIPYARD_ENDPOINT / SHIPYARD_TOKEN) credentials."""
+    creds = credentials.load()
+    if creds is None:
+        fail("not logged in: run `shipyard login` or set SHIPYARD_ENDPOINT and SHIPYARD_TOKEN")
+        raise AssertionError  # unreachable: fail() exits
+    return make_client(creds.endpoint, creds.token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shipyard import __version__
-from shipyard.cli import account, server
+from shipyard.cli import account, admin, agent, server, sessions
 
 app = typer.Typer(
     name="shipyard",
@@ -19,6 +19,9 @@ app.add_typer(server.db_app, name="db")
 app.command()(account.login)
 app.command()(account.logout)
 app.command()(account.whoami)
+app.command()(agent.agent)
+app.add_typer(sessions.app, name="session")
+app.add_typer(admin.app, name="admin")
 
 
 @app.command()

@@ -65,7 +65,7 @@ def database_errors() -> Iterator[None]:
         fail(f"cannot use the database: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
 
 
-def serve(settings: Settings, *, migrate_schema: bool) -> None:
+def serve(settings: Settings, *, migrate_schema: bool, embedded_agent: bool = False) -> None:
     prepare_data_dir(settings)
     database = Database(settings.effective_database_url)
     with database_errors():
@@ -73,6 +73,10 @@ def serve(settings: Settings, *, migrate_schema: bool) -> None:
             fail("the database schema is not current: run `shipyard db upgrade` first")
         prepared = prepare(settings, database, upgrade=migrate_schema)
     announce(settings, prepared)
+    if embedded_agent:
+        from shipyard.agent.embedded import EmbeddedAgent, make_runtime  # noqa: PLC0415
+
+        EmbeddedAgent(settings, database, make_runtime(settings)).start()
     uvicorn.run(
         create_app(settings, database=database),
         host=settings.host,
@@ -89,8 +93,9 @@ def up(
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Set up the data dir and database, then serve console and API (the embedded default)."""
-    serve(settings_from(config, host=host, port=port, data_dir=data_dir), migrate_schema=True)
+    """Set up the data dir and database, then serve console and API with an embedded agent."""
+    settings = settings_from(config, host=host, port=port, data_dir=data_dir)
+    serve(settings, migrate_schema=True, embedded_agent=True)
 
 
 def manager(

@@ -1,0 +1,59 @@
+"""The agent's side of the agent protocol: register, heartbeat, long-poll the desired state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shipyard import __version__
+from shipyard.agents.schemas import DesiredState, RegisterReply
+
+LONG_POLL = 25.0
+
+
+class ManagerError(Exception):
+    """The manager refused a call or could not be reached."""
+
+
+class ManagerClient:
+    def __init__(self, manager_url: str, token: str) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=manager_url.rstrip("/"),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": f"shipyard-agent/{__version__}",
+            },
+            timeout=httpx.Timeout(10.0, read=LONG_POLL + 10.0),
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ManagerError(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+        if response.is_error:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            raise ManagerError(f"{method} {path}: {response.status_code} {message}")
+        return response.json()
+
+    async def register(self, payload: dict[str, Any]) -> RegisterReply:
+        return RegisterReply.model_validate(
+            await self._call("POST", "/api/v1/agent/register", json=payload)
+        )
+
+    async def heartbeat(self, payload: dict[str, Any]) -> int:
+        reply = await self._call("POST", "/api/v1/agent/heartbeat", json=payload)
+        return int(reply["desired_version"])
+
+    async def desired(self, agent_id: str, *, after: int, wait: float) -> DesiredState:
+        params = {"agent_id": agent_id, "after": after, "wait": wait}
+        return DesiredState.model_validate(
+            await self._call("GET", "/api/v1/agent/desired", params=params)
+        )

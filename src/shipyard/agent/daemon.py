@@ -1,0 +1,278 @@
+"""The agent daemon: register, heartbeat, and reconcile sessions with the desired state.
+
+Reconciliation is state-based and idempotent: the manager says which sessions this node
+should run; the agent starts what is missing, stops what is no longer wanted, and reports
+what actually runs. Nothing is lost when either side restarts: the runtime re-adopts its
+sessions from disk and the next desired state / report brings both sides in line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from shipyard import __version__
+from shipyard.agent import gpu as gpus
+from shipyard.agent import metrics
+from shipyard.agent.client import LONG_POLL, ManagerClient, ManagerError
+from shipyard.agent.runtime.base import Mount, Runtime, SessionSpec, SessionStatus
+from shipyard.agents.schemas import DesiredSession, DesiredState
+from shipyard.db import utcnow
+
+log = logging.getLogger(__name__)
+RETRY = 2.0
+KEEP_EXITED = timedelta(hours=24)  # exited sessions keep their logs on the node this long
+BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@dataclass
+class AgentConfig:
+    manager_url: str
+    token: str
+    data_dir: Path
+    advertise_url: str = ""  # where the manager reaches this agent's API
+    mock_gpus: int = 0
+    reserve_mem: int = 0
+    agent_id: str = ""
+    resource_group: str | None = None  # when given, the token must admit to this group
+
+
+class AgentConfigError(Exception):
+    """The agent is set up wrongly; retrying will not help."""
+
+
+def persistent_id(data_dir: Path) -> str:
+    """This node's agent id, chosen once and kept in the data dir (restarts keep it)."""
+    path = data_dir / "agent-id"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    host = "".join(c if c.isalnum() or c in "-." else "-" for c in socket.gethostname())[:40]
+    agent_id = f"{host or 'node'}-{secrets.token_hex(4)}"
+    path.write_text(agent_id + "\n", encoding="utf-8")
+    return agent_id
+
+
+def persistent_secret(data_dir: Path) -> str:
+    """The secret the manager presents to this agent's API, kept across restarts (0600)."""
+    path = data_dir / "agent-api-secret"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    secret = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n", encoding="utf-8")
+    return secret
+
+
+class AgentDaemon:
+    def __init__(self, config: AgentConfig, runtime: Runtime) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.client = ManagerClient(config.manager_url, config.token)
+        self.agent_id = config.agent_id or persistent_id(config.data_dir)
+        self.api_secret = persistent_secret(config.data_dir)
+        self.gpus = gpus.detect(mock=config.mock_gpus)
+        self.heartbeat_interval = 5.0
+        self.version = -1
+        self.registered = asyncio.Event()
+        self._report_now = asyncio.Event()
+        self._reconcile_lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        """Register (retrying until the manager answers), then heartbeat and watch forever."""
+        try:
+            await self._register()
+            await asyncio.gather(self._heartbeats(), self._watch())
+        finally:
+            await self.client.close()
+
+    def registration(self) -> dict[str, Any]:
+        enforcement = self.runtime.enforcement()
+        return {
+            "agent_id": self.agent_id,
+            "hostname": socket.gethostname()[:255],
+            "addr": self.config.advertise_url,
+            "version": __version__,
+            "capacity": metrics.capacity(self.gpus, reserve_mem=self.config.reserve_mem).to_json(),
+            "enforcement": {
+                "sandbox": enforcement.sandbox,
+                "cgroups": enforcement.cgroups,
+                "rlimits": enforcement.rlimits,
+                "session_uid": enforcement.session_uid,
+                "warnings": list(enforcement.warnings),
+            },
+            "accelerators": [gpu.report() for gpu in self.gpus],
+            "api_secret": self.api_secret,
+        }
+
+    async def _register(self) -> None:
+        while True:
+            try:
+                reply = await self.client.register(self.registration())
+            except ManagerError as exc:
+                log.warning("cannot register yet: %s", exc)
+                await asyncio.sleep(RETRY)
+                continue
+            if self.config.resource_group and reply.resource_group != self.config.resource_group:
+                raise AgentConfigError(
+                    f"the token admits to resource group {reply.resource_group!r}, "
+                    f"not {self.config.resource_group!r}"
+                )
+            self.heartbeat_interval = reply.heartbeat_interval
+            log.info("registered as %s in %s", reply.agent_id, reply.resource_group)
+            self.registered.set()
+            return
+
+    async def _heartbeats(self) -> None:
+        while True:
+            try:
+                await self.heartbeat()
+            except ManagerError as exc:
+                log.warning("heartbeat failed: %s", exc)
+                if "register first" in str(exc):
+                    await self._register()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._report_now.wait(), self.heartbeat_interval)
+            self._report_now.clear()
+
+    async def heartbeat(self) -> None:
+        statuses = await run_in_threadpool(self.runtime.list)
+        payload = {
+            "agent_id": self.agent_id,
+            "utilization": await run_in_threadpool(metrics.live, self.gpus),
+            "sessions": [_report(status) for status in statuses],
+        }
+        await self.client.heartbeat(payload)
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                state = await self.client.desired(self.agent_id, after=self.version, wait=LONG_POLL)
+            except ManagerError as exc:
+                log.warning("watch failed: %s", exc)
+                await asyncio.sleep(RETRY)
+                continue
+            if state.version != self.version:
+                await self.reconcile(state)
+                self.version = state.version
+
+    async def reconcile(self, state: DesiredState) -> None:
+        """Start what is missing, stop what is no longer wanted; then report at once."""
+        async with self._reconcile_lock:
+            known = {
+                status.session_id: status for status in await run_in_threadpool(self.runtime.list)
+            }
+            wanted = {session.session_id.hex: session for session in state.sessions}
+            for session_id, desired in wanted.items():
+                if session_id not in known:
+                    spec = self._spec(desired, known)
+                    await run_in_threadpool(self._start, spec)
+            for session_id, status in known.items():
+                if session_id not in wanted:
+                    await self._retire(status)
+        self._report_now.set()
+
+    def _start(self, spec: SessionSpec) -> None:
+        if spec.gpus:
+            self._remember_gpus(spec.session_id, spec.gpus)
+        try:
+            self.runtime.start(spec)
+        except Exception:  # the runtime records a failed start as an exited session
+            log.exception("session %s failed to start", spec.session_id)
+
+    async def _retire(self, status: SessionStatus) -> None:
+        if status.running:
+            await run_in_threadpool(self.runtime.terminate, status.session_id)
+        elif status.finished_at is not None and utcnow() - status.finished_at > KEEP_EXITED:
+            await run_in_threadpool(self.runtime.remove, status.session_id)
+            self._remember_gpus(status.session_id, ())
+
+    def _spec(self, desired: DesiredSession, known: dict[str, SessionStatus]) -> SessionSpec:
+        env = {**desired.env, "PATH": _path(desired.path_prefix)}
+        if desired.interpreter:
+            env["SHIPYARD_PYTHON"] = desired.interpreter
+        return SessionSpec(
+            session_id=desired.session_id.hex,
+            kind=desired.kind,
+            command=tuple(_with_python(desired)),
+            env=env,
+            cpu=Decimal(desired.cpu),
+            mem=desired.mem,
+            gpus=self._free_gpus(desired.gpus, known),
+            mounts=tuple(
+                Mount(source=Path(m.source), name=m.name, read_only=m.read_only)
+                for m in desired.mounts
+            ),
+        )
+
+    def _free_gpus(self, count: int, known: dict[str, SessionStatus]) -> tuple[int, ...]:
+        """Devices no running session holds; the choice is kept on disk across restarts."""
+        if count <= 0:
+            return ()
+        assigned = self._assignments()
+        used = {
+            index
+            for session_id, status in known.items()
+            if status.running
+            for index in assigned.get(session_id, [])
+        }
+        return tuple([gpu.index for gpu in self.gpus if gpu.index not in used][:count])
+
+    def _assignments(self) -> dict[str, list[int]]:
+        path = self.config.data_dir / "gpu-assignments.json"
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    def _remember_gpus(self, session_id: str, indices: tuple[int, ...]) -> None:
+        assigned = self._assignments()
+        if indices:
+            assigned[session_id] = list(indices)
+        else:
+            assigned.pop(session_id, None)
+        path = self.config.data_dir / "gpu-assignments.json"
+        path.write_text(json.dumps(assigned), encoding="utf-8")
+
+
+def _path(prefix: str) -> str:
+    return f"{prefix}:{BASE_PATH}" if prefix and prefix not in BASE_PATH.split(":") else BASE_PATH
+
+
+def _with_python(desired: DesiredSession) -> list[str]:
+    """Offer the environment's interpreter as `python` (Debian has no plain `python`)."""
+    if not desired.interpreter:
+        return desired.command
+    shim = f'python() {{ "{desired.interpreter}" "$@"; }}; export -f python 2>/dev/null; '
+    if desired.kind == "batch" and desired.command[:2] == ["/bin/sh", "-c"]:
+        return ["/bin/bash", "-c", shim + desired.command[2]]
+    return desired.command
+
+
+def _report(status: SessionStatus) -> dict[str, Any]:
+    return {
+        "session_id": str(_uuid(status.session_id)),
+        "running": status.running,
+        "exit_code": status.exit_code,
+        "oom_killed": status.oom_killed,
+        "error": status.error,
+        "started_at": status.started_at.isoformat() if status.started_at else None,
+        "finished_at": status.finished_at.isoformat() if status.finished_at else None,
+    }
+
+
+def _uuid(hex_id: str) -> str:
+    return str(uuid.UUID(hex=hex_id))

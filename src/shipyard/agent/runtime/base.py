@@ -1,0 +1,226 @@
+"""The session runtime contract: what the agent asks of whatever runs its sessions.
+
+A session is a process tree started from a `SessionSpec`. A runtime starts it, reports its
+`SessionStatus`, terminates it, hands out its output and, for an interactive session, the
+unix socket of its terminal. Sessions outlive the runtime object: a new runtime on the
+same state finds (re-adopts) every session the previous one left, running or exited.
+
+Errors (each carries `message`, meant for an admin or the session's owner):
+
+    SessionError              base of the runtime's errors
+     ├── SessionStartError    the spec is invalid, or this agent cannot run it as asked
+     ├── SessionNotFound      no session with this id is known to the runtime
+     └── SessionStateError    the session exists but its state does not allow the call
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+SessionKind = Literal["batch", "interactive"]
+
+#: exit_code of a session whose supervisor vanished, or that never got to run its command.
+UNKNOWN_EXIT = -1
+#: exit_code of a session whose command could not be found (as a shell reports it).
+NOT_FOUND_EXIT = 127
+#: exit_code of a session whose command exists but cannot be executed.
+NOT_EXECUTABLE_EXIT = 126
+
+_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+_MOUNT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A storage folder bound into the sandbox at /home/work/<name>."""
+
+    source: Path
+    name: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What to run and within which limits.
+
+    `cpu` is in cores (0 = no CPU cap), `mem` in bytes (0 = no memory cap), `pids_max` the
+    most processes the session may hold at once, the sandbox's own two processes included
+    (0 = no cap). `gpus` are device indices, exported as CUDA_VISIBLE_DEVICES ("" when none).
+    """
+
+    session_id: str
+    kind: SessionKind
+    command: tuple[str, ...]
+    env: Mapping[str, str]
+    cpu: Decimal
+    mem: int
+    pids_max: int = 512
+    gpus: tuple[int, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    network: bool = True
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """What a session is doing, or how it ended.
+
+    While running: `running` is true, `pid` is the supervisor's pid (None for the instant
+    before the supervisor reported it), `exit_code`, `error` and `finished_at` are None.
+    Once exited: `exit_code` is the command's exit status, 128+N when signal N killed it,
+    `UNKNOWN_EXIT` (-1) when it is not known (the supervisor vanished, or the sandbox could
+    not be set up), 127 / 126 when the command was not found / not executable. `error` is a
+    short reason for an abnormal end ("out of memory", "killed by signal 9", "supervisor
+    lost", "failed to start: ...") and None for a plain exit, whatever its code.
+    """
+
+    session_id: str
+    running: bool
+    pid: int | None
+    exit_code: int | None
+    oom_killed: bool
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Enforcement:
+    """What this agent can actually enforce; shown to admins, with why in `warnings`."""
+
+    sandbox: Literal["bubblewrap", "none"]
+    cgroups: Literal["v2", "v1", "none"]
+    rlimits: bool
+    session_uid: int | None
+    warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SessionUsage:
+    """Resources a session has used: CPU time so far and memory now (None: not measured)."""
+
+    cpu_seconds: float | None
+    mem_bytes: int | None
+
+
+class SessionError(Exception):
+    """Base of the runtime's errors; `message` says what went wrong in plain words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SessionStartError(SessionError):
+    """The spec is invalid, or this agent cannot run it as asked (e.g. no sandbox)."""
+
+
+class SessionNotFound(SessionError):
+    """No session with this id is known (never started here, or removed)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"no session {session_id} on this agent")
+        self.session_id = session_id
+
+
+class SessionStateError(SessionError):
+    """The session exists but its state does not allow this (e.g. removing a running one)."""
+
+
+def check_spec(spec: SessionSpec) -> None:
+    """Raise SessionStartError unless the spec is safe to turn into paths, cgroups and argv."""
+    if not _SESSION_ID.fullmatch(spec.session_id):
+        raise SessionStartError(f"session id {spec.session_id!r} is not 32 lowercase hex digits")
+    if not spec.command or not spec.command[0]:
+        raise SessionStartError("the session has no command to run")
+    if spec.cpu < 0 or spec.mem < 0 or spec.pids_max < 0:
+        raise SessionStartError("resource limits cannot be negative")
+    if any(index < 0 for index in spec.gpus):
+        raise SessionStartError("GPU indices cannot be negative")
+    bad_env = [name for name in spec.env if not _ENV_NAME.fullmatch(name)]
+    if bad_env:
+        raise SessionStartError(f"invalid environment variable name {bad_env[0]!r}")
+    names = [mount.name for mount in spec.mounts]
+    for name in names:
+        if not _MOUNT_NAME.fullmatch(name) or name in {".", ".."}:
+            raise SessionStartError(
+                f"invalid folder name {name!r}: use one path component of letters, digits, . _ -"
+            )
+    if len(set(names)) != len(names):
+        raise SessionStartError("two folders are mounted under the same name")
+
+
+class Runtime(ABC):
+    """Runs sessions on this node. Implementations: ProcessRuntime; tests: FakeRuntime.
+
+    Every method taking a session id raises SessionNotFound for an id it does not know,
+    except `status`, which returns None.
+    """
+
+    @abstractmethod
+    def enforcement(self) -> Enforcement:
+        """What this runtime enforces on this machine (sandbox, cgroups, rlimits, uid)."""
+
+    @abstractmethod
+    def start(self, spec: SessionSpec) -> SessionStatus:
+        """Start a session and return its status once it runs (or has already failed).
+
+        Idempotent: for an id already known, return that session's status and start
+        nothing. An invalid spec, or one this agent cannot honour, raises
+        SessionStartError and leaves nothing behind. A command that turns out not to
+        exist is not an exception: the session ends at once with a clear `error`.
+        """
+
+    @abstractmethod
+    def status(self, session_id: str) -> SessionStatus | None:
+        """The session's status, or None when no such session is known."""
+
+    @abstractmethod
+    def list(self) -> list[SessionStatus]:
+        """Every session known, running or exited-but-not-removed, in no set order.
+
+        Works in a fresh runtime after an agent restart: sessions are found on disk.
+        """
+
+    @abstractmethod
+    def terminate(self, session_id: str, *, grace: float = 5.0) -> None:
+        """End the session: SIGTERM to its whole process tree, SIGKILL after `grace` seconds.
+
+        Returns once the session has exited (status then says how). Idempotent: a
+        session that has already exited is left as it is.
+        """
+
+    @abstractmethod
+    def remove(self, session_id: str) -> None:
+        """Forget an exited session: its state, output and cgroups are deleted.
+
+        Raises SessionStateError while the session runs (terminate it first).
+        """
+
+    @abstractmethod
+    def read_logs(
+        self, session_id: str, *, offset: int = 0, limit: int = 65536
+    ) -> tuple[bytes, int]:
+        """Up to `limit` bytes of the session's output from `offset`, and the next offset.
+
+        Batch sessions log stdout and stderr interleaved; interactive ones what the
+        terminal showed. Reading at or past the end returns (b"", offset).
+        """
+
+    @abstractmethod
+    def terminal_socket(self, session_id: str) -> Path:
+        """The unix socket of a running interactive session's terminal (see supervisor).
+
+        Raises SessionStateError for a batch session or one that has exited.
+        """
+
+    @abstractmethod
+    def usage(self, session_id: str) -> SessionUsage:
+        """CPU seconds used and memory held by the session's processes (None: unknown)."""
