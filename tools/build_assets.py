@@ -28,6 +28,10 @@ FILES = {
     "@tabler/core/dist/js/tabler.min.js": "tabler/tabler.min.js",
     "@tabler/core/package.json": "tabler/package.json",  # states the MIT license
     "@tabler/icons/LICENSE": "icons/LICENSE",
+    "@xterm/xterm/lib/xterm.js": "xterm/xterm.js",
+    "@xterm/xterm/css/xterm.css": "xterm/xterm.css",
+    "@xterm/xterm/LICENSE": "xterm/LICENSE",
+    "@xterm/addon-fit/lib/addon-fit.js": "xterm/addon-fit.js",
     "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
     "swagger-ui-dist/swagger-ui.css": "swagger-ui/swagger-ui.css",
     "swagger-ui-dist/LICENSE": "swagger-ui/LICENSE",
