@@ -10,7 +10,7 @@ PORT ?= 8090
 PYTEST := tools/lane.sh
 
 .PHONY: up setup system-up system-test lint typecheck test test-unit test-api test-web \
-        test-browser test-pg messages bench clean
+        test-browser test-agent test-pg messages bench clean
 
 up: system-up setup
 	$(BIN)/shipyard up --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
@@ -59,12 +59,15 @@ test-web: setup
 test-browser: setup
 	$(PYTEST) browser tests/browser
 
+test-agent: setup
+	$(PYTEST) agent tests/agent
+
 # The database tests again on PostgreSQL: the one in SHIPYARD_TEST_DATABASE_URL, or a
 # throwaway server started (and removed) by tools/with-postgres.sh.
 test-pg: setup
 	tools/with-postgres.sh $(PYTEST) pg tests/unit tests/api tests/web tests/pg
 
-test: system-test lint typecheck test-unit test-api test-web test-browser test-pg
+test: system-test lint typecheck test-unit test-api test-web test-browser test-agent test-pg
 	@echo "make test: every lane passed"
 
 messages: setup

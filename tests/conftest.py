@@ -29,7 +29,7 @@ from tests.factories import Factory
 from tests.querycount import QueryCounter
 
 PG_URL_ENV = "SHIPYARD_TEST_DATABASE_URL"
-LANES = ("unit", "api", "web", "browser", "pg")
+LANES = ("unit", "api", "web", "browser", "agent", "pg")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -28,6 +28,7 @@ from shipyard.web import errors as web_errors
 from shipyard.web.deps import LoginRequired, web_principal
 from shipyard.web.middleware import ConsoleMiddleware
 from shipyard.web.routes import router as web_router
+from shipyard.web.routes import terminal
 from shipyard.web.templating import STATIC, make_templates
 
 
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(agent_protocol.router)
     app.include_router(api_router, dependencies=[Depends(api_principal)])
     app.include_router(web_router, dependencies=[Depends(web_principal)])
+    app.include_router(terminal.socket_router)
     _docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -87,6 +87,7 @@ class AgentDaemon:
         self.heartbeat_interval = 5.0
         self.version = -1
         self.registered = asyncio.Event()
+        self._failed: dict[str, SessionStatus] = {}  # starts the runtime refused outright
         self._report_now = asyncio.Event()
         self._reconcile_lock = asyncio.Lock()
 
@@ -148,7 +149,7 @@ class AgentDaemon:
             self._report_now.clear()
 
     async def heartbeat(self) -> None:
-        statuses = await run_in_threadpool(self.runtime.list)
+        statuses = [*await run_in_threadpool(self.runtime.list), *self._failed.values()]
         payload = {
             "agent_id": self.agent_id,
             "utilization": await run_in_threadpool(metrics.live, self.gpus),
@@ -175,8 +176,9 @@ class AgentDaemon:
                 status.session_id: status for status in await run_in_threadpool(self.runtime.list)
             }
             wanted = {session.session_id.hex: session for session in state.sessions}
+            self._failed = {k: v for k, v in self._failed.items() if k in wanted}
             for session_id, desired in wanted.items():
-                if session_id not in known:
+                if session_id not in known and session_id not in self._failed:
                     spec = self._spec(desired, known)
                     await run_in_threadpool(self._start, spec)
             for session_id, status in known.items():
@@ -185,12 +187,24 @@ class AgentDaemon:
         self._report_now.set()
 
     def _start(self, spec: SessionSpec) -> None:
+        """Start one session; a refusal is reported to the manager as a failed session."""
         if spec.gpus:
             self._remember_gpus(spec.session_id, spec.gpus)
         try:
             self.runtime.start(spec)
-        except Exception:  # the runtime records a failed start as an exited session
-            log.exception("session %s failed to start", spec.session_id)
+        except Exception as exc:  # reported, never retried: the spec itself cannot run here
+            log.warning("session %s failed to start: %s", spec.session_id, exc)
+            now = utcnow()
+            self._failed[spec.session_id] = SessionStatus(
+                session_id=spec.session_id,
+                running=False,
+                pid=None,
+                exit_code=None,
+                oom_killed=False,
+                error=f"failed to start: {exc}"[:255],
+                started_at=now,
+                finished_at=now,
+            )
 
     async def _retire(self, status: SessionStatus) -> None:
         if status.running:

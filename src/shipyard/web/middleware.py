@@ -13,7 +13,7 @@ CSP = (
     "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'; object-src 'none'"
 )
-# Swagger UI sets inline styles at run time; its page still runs no inline script.
+# Swagger UI and xterm.js add <style> elements at run time; their pages run no inline script.
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -41,7 +41,8 @@ class ConsoleMiddleware:
             chosen
             or negotiate(connection.headers.get("accept-language"), default=self.default_language)
         )
-        csp = DOCS_CSP if scope["path"] == "/api/docs" else CSP
+        path = scope["path"]
+        csp = DOCS_CSP if path == "/api/docs" or path.endswith("/terminal") else CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
