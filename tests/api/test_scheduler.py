@@ -18,7 +18,7 @@ from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.scheduler.models import Scope
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
-from shipyard.sessions.models import ComputeSession, SessionStatus
+from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
 from shipyard.slots import ResourceSlots
 from tests.factories import Factory
 
@@ -245,3 +245,50 @@ def test_terminate_cancels_pending_and_stops_running(database: Database, factory
     report(database, agent)  # the agent no longer lists it: it has stopped
     assert status_of(database, running).status is SessionStatus.TERMINATED
     assert held(database, Scope.AGENT, agent.id) == ledger.EMPTY
+
+
+@pytest.mark.parametrize(
+    ("kind", "column", "reason"),
+    [
+        (SessionType.BATCH, "max_lifetime", "Maximum lifetime reached."),
+        (SessionType.INTERACTIVE, "idle_timeout", "Idle for too long."),
+    ],
+)
+def test_lifetime_and_idle_timeout_stop_sessions(
+    database: Database, factory: Factory, kind: SessionType, column: str, reason: str
+) -> None:
+    agent = factory.agent()
+    session = factory.session(factory.user().user, kind=kind)
+    run_round(database)
+    report(database, agent, SessionReport(session_id=session.id, running=True))
+    with database.session() as db:
+        db.execute(
+            update(ComputeSession)
+            .where(ComputeSession.id == session.id)
+            .values({column: 60, "started_at": utcnow() - timedelta(minutes=2)})
+        )
+        db.commit()
+        assert sessions.expire(db) == 1
+        db.commit()
+    stopped = status_of(database, session)
+    assert stopped.status is SessionStatus.TERMINATING
+    assert stopped.status_info == reason
+
+
+def test_recent_activity_keeps_an_interactive_session(database: Database, factory: Factory) -> None:
+    agent = factory.agent()
+    session = factory.session(factory.user().user, kind=SessionType.INTERACTIVE)
+    run_round(database)
+    report(database, agent, SessionReport(session_id=session.id, running=True))
+    with database.session() as db:
+        db.execute(
+            update(ComputeSession)
+            .where(ComputeSession.id == session.id)
+            .values(
+                idle_timeout=60,
+                started_at=utcnow() - timedelta(minutes=10),
+                last_activity_at=utcnow() - timedelta(seconds=5),
+            )
+        )
+        db.commit()
+        assert sessions.expire(db) == 0

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -280,20 +280,37 @@ def end_sessions_of_lost(db: Session, agent: Agent) -> int:
 
 
 def expire(db: Session) -> int:
-    """Sessions past their maximum lifetime are asked to stop."""
+    """Sessions past their maximum lifetime, or idle past their idle timeout, are stopped.
+
+    Idle means no terminal input (interactive sessions) since last_activity_at.
+    """
     now = utcnow()
     count = 0
     running = db.scalars(
         select(ComputeSession).where(
             ComputeSession.status == SessionStatus.RUNNING,
-            ComputeSession.max_lifetime.is_not(None),
+            ComputeSession.max_lifetime.is_not(None) | ComputeSession.idle_timeout.is_not(None),
         )
     )
     for session in running:
-        started = session.started_at or session.created_at
-        if session.max_lifetime is not None and now - started >= timedelta(
-            seconds=session.max_lifetime
-        ):
-            lifecycle.move(db, session, SessionStatus.TERMINATING, _("Maximum lifetime reached."))
+        reason = _expiry(session, now)
+        if reason:
+            lifecycle.move(db, session, SessionStatus.TERMINATING, reason)
             count += 1
     return count
+
+
+def _expiry(session: ComputeSession, now: datetime) -> str | None:
+    started = session.started_at or session.created_at
+    if session.max_lifetime is not None and now - started >= timedelta(
+        seconds=session.max_lifetime
+    ):
+        return _("Maximum lifetime reached.")
+    active = session.last_activity_at or started
+    if (
+        session.idle_timeout is not None
+        and session.type is SessionType.INTERACTIVE
+        and now - active >= timedelta(seconds=session.idle_timeout)
+    ):
+        return _("Idle for too long.")
+    return None
