@@ -6,8 +6,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from shipyard import __version__
+from shipyard.agents.models import Agent
+from shipyard.db import Database
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
 from tests.webclient import csrf_of, login
@@ -133,3 +136,25 @@ def test_summary_statements_do_not_grow_with_projects(
     page = client.get("/")
     assert queries.count == few
     assert page.text.count("<option ") == 26
+
+
+def test_admins_are_warned_about_unsandboxed_agents(
+    client: TestClient, factory: Factory, database: Database
+) -> None:
+    agent = factory.agent()
+    with database.session() as db:
+        db.execute(
+            update(Agent)
+            .where(Agent.id == agent.id)
+            .values(enforcement={"sandbox": "none", "cgroups": "none", "rlimits": True})
+        )
+        db.commit()
+    admin = factory.admin()
+    login(client, admin.email, admin.password)
+    page = client.get("/").text
+    assert f"Agent {agent.id} runs sessions without a sandbox" in page
+    assert f"Agent {agent.id} has no cgroups" in page
+    client.cookies.clear()
+    user = factory.user()
+    login(client, user.email, user.password)
+    assert "without a sandbox" not in client.get("/").text

@@ -174,3 +174,21 @@ def set_schedulable(db: Session, *, agent_id: str, schedulable: bool) -> Agent:
     agent.schedulable = schedulable
     db.commit()
     return agent
+
+
+def enforcement_notices(db: Session) -> list[str]:
+    """What admins must know about live agents that cannot enforce everything."""
+    notices = []
+    for agent in db.scalars(select(Agent).where(Agent.status == AgentStatus.ALIVE)):
+        enforcement = agent.enforcement or {}
+        if enforcement.get("sandbox") == "none":
+            notices.append(
+                _("Agent %(id)s runs sessions without a sandbox: install bubblewrap there.")
+                % {"id": agent.id}
+            )
+        if enforcement.get("cgroups") == "none":
+            notices.append(
+                _("Agent %(id)s has no cgroups: limits are enforced with rlimits only.")
+                % {"id": agent.id}
+            )
+    return notices

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from shipyard.agents import service as agents
 from shipyard.api.deps import (
     ANON_CSRF_COOKIE,
     DbDep,
@@ -47,6 +48,7 @@ class Viewer:
     principal: Principal
     projects: list[Project]
     current_project: Project | None
+    notices: tuple[str, ...] = ()  # warnings for admins, shown on every page
 
     @property
     def user(self) -> User:
@@ -66,10 +68,14 @@ async def require_viewer(
         query = f"?{request.url.query}" if request.url.query else ""
         raise LoginRequired(request.url.path + query)
     mine = await run_in_threadpool(projects.projects_of, db, principal.user)
+    notices = (
+        await run_in_threadpool(agents.enforcement_notices, db) if principal.user.is_admin else []
+    )
     return Viewer(
         principal=principal,
         projects=mine,
         current_project=projects.current_project(mine, principal.user),
+        notices=tuple(notices),
     )
 
 
