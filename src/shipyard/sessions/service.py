@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shipyard.agents import service as agents
@@ -94,7 +94,13 @@ def check_fit(db: Session, *, user: User, spec: SessionCreate) -> FitReport:
 
 
 def create_session(db: Session, *, owner: User, spec: SessionCreate) -> ComputeSession:
-    """A new PENDING session, or a clear refusal; nothing is allocated here (the scheduler does)."""
+    """A new PENDING session, or a clear refusal; nothing is allocated here (the scheduler does).
+
+    The owner's row is locked first, so one user's concurrent requests are checked against
+    the pending and quota limits one after another (a row lock on PostgreSQL, the write lock
+    on SQLite).
+    """
+    db.execute(update(User).where(User.id == owner.id).values(email=User.email))
     env = environments.usable(db, spec.environment)
     command = _command(env, spec)
     where = resolve_placement(
