@@ -33,6 +33,7 @@ from shipyard.db import utcnow
 
 log = logging.getLogger(__name__)
 RETRY = 2.0
+EXIT_POLL = 0.25  # seconds between looks for ended sessions
 KEEP_EXITED = timedelta(hours=24)  # exited sessions keep their logs on the node this long
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -95,7 +96,7 @@ class AgentDaemon:
         """Register (retrying until the manager answers), then heartbeat and watch forever."""
         try:
             await self._register()
-            await asyncio.gather(self._heartbeats(), self._watch())
+            await asyncio.gather(self._heartbeats(), self._watch(), self._watch_exits())
         finally:
             await self.client.close()
 
@@ -156,6 +157,20 @@ class AgentDaemon:
             "sessions": [_report(status) for status in statuses],
         }
         await self.client.heartbeat(payload)
+
+    async def _watch_exits(self) -> None:
+        """Report at once when a session ends, instead of at the next heartbeat."""
+        running: set[str] = set()
+        while True:
+            await asyncio.sleep(EXIT_POLL)
+            now_running = {
+                status.session_id
+                for status in await run_in_threadpool(self.runtime.list)
+                if status.running
+            }
+            if running - now_running:
+                self._report_now.set()
+            running = now_running
 
     async def _watch(self) -> None:
         while True:

@@ -6,15 +6,15 @@ import asyncio
 import logging
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from shipyard.agent.daemon import AgentConfig, AgentConfigError, AgentDaemon
-from shipyard.agent.server import create_agent_api
 from shipyard.cli.output import console, fail
 from shipyard.config import default_data_dir
+
+if TYPE_CHECKING:
+    from shipyard.agent.daemon import AgentDaemon
 
 
 def agent(
@@ -43,7 +43,12 @@ def agent(
     ] = False,
 ) -> None:
     """Register with the manager and run the sessions it assigns to this node."""
-    from shipyard.agent.runtime.process import ProcessRuntime  # noqa: PLC0415 - agent only
+    from shipyard.agent.daemon import (  # noqa: PLC0415 - agent modules load only here
+        AgentConfig,
+        AgentConfigError,
+        AgentDaemon,
+    )
+    from shipyard.agent.runtime.process import ProcessRuntime  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     host, _sep, port_text = listen.rpartition(":")
@@ -70,6 +75,10 @@ def agent(
 
 
 async def _serve(daemon: AgentDaemon, *, host: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from shipyard.agent.server import create_agent_api  # noqa: PLC0415
+
     api = create_agent_api(daemon.runtime, secret=daemon.api_secret)
     server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning"))
     await asyncio.gather(server.serve(), daemon.run())

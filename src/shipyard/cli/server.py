@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 from rich.panel import Panel
-from sqlalchemy.exc import SQLAlchemyError
 
-from shipyard import __version__, migrate
-from shipyard.app import create_app
-from shipyard.bootstrap import Prepared, prepare, prepare_data_dir
+from shipyard import __version__
 from shipyard.cli.output import console, fail
 from shipyard.config import Settings, load_settings
-from shipyard.db import Database
+
+if TYPE_CHECKING:
+    from shipyard.bootstrap import Prepared
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file", dir_okay=False)
@@ -59,6 +57,8 @@ def announce(settings: Settings, prepared: Prepared) -> None:
 @contextmanager
 def database_errors() -> Iterator[None]:
     """Turn an unreachable or unusable database into one clear line, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - keep the CLI quick to start
+
     try:
         yield
     except SQLAlchemyError as exc:
@@ -66,6 +66,13 @@ def database_errors() -> Iterator[None]:
 
 
 def serve(settings: Settings, *, migrate_schema: bool, embedded_agent: bool = False) -> None:
+    import uvicorn  # noqa: PLC0415 - server modules load only for server commands
+
+    from shipyard import migrate  # noqa: PLC0415
+    from shipyard.app import create_app  # noqa: PLC0415
+    from shipyard.bootstrap import prepare, prepare_data_dir  # noqa: PLC0415
+    from shipyard.db import Database  # noqa: PLC0415
+
     prepare_data_dir(settings)
     database = Database(settings.effective_database_url)
     with database_errors():
@@ -111,6 +118,10 @@ def manager(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Migrate the database to the current schema (a SQLite file is backed up first)."""
+    from shipyard import migrate  # noqa: PLC0415 - server modules load only when needed
+    from shipyard.bootstrap import prepare_data_dir  # noqa: PLC0415
+    from shipyard.db import Database  # noqa: PLC0415
+
     settings = settings_from(config, data_dir=data_dir)
     prepare_data_dir(settings)
     database = Database(settings.effective_database_url)
