@@ -91,6 +91,7 @@ def serve(settings: Settings, *, migrate_schema: bool, embedded_agent: bool = Fa
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         log_level="info",
+        timeout_graceful_shutdown=3,  # agents long-poll; do not wait them out
     )
 
 
