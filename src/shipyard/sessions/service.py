@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shipyard.agents import remote
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent, ResourceGroup
 from shipyard.agents.schemas import SessionReport
@@ -320,3 +321,29 @@ def _expiry(session: ComputeSession, now: datetime) -> str | None:
     ):
         return _("Idle for too long.")
     return None
+
+
+def read_output(db: Session, *, session: ComputeSession, offset: int) -> tuple[str, int]:
+    """The session's output from `offset` on, as text, and the offset to ask for next.
+
+    A multi-byte character cut at the chunk's end is left for the next read, so text is
+    never garbled at chunk boundaries. Conflict when the agent cannot be reached.
+    """
+    agent = db.get(Agent, session.agent_id) if session.agent_id else None
+    if agent is None:
+        return "", offset
+    raw, next_offset = remote.fetch_logs(agent, session.id, offset=offset)
+    keep = utf8_boundary(raw)
+    return raw[:keep].decode("utf-8", "replace"), next_offset - (len(raw) - keep)
+
+
+def utf8_boundary(raw: bytes) -> int:
+    """How many leading bytes of `raw` end on a character boundary."""
+    for back in range(1, min(4, len(raw)) + 1):
+        byte = raw[-back]
+        if byte < 0x80:
+            return len(raw)
+        if byte >= 0xC0:  # a lead byte: is its sequence complete?
+            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return len(raw) if back >= needed else len(raw) - back
+    return len(raw)

@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from starlette.concurrency import run_in_threadpool
 
-from shipyard.agents import remote
-from shipyard.agents.models import Agent
 from shipyard.api.deps import ApiUser, DbDep
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED
@@ -71,15 +68,9 @@ def terminate(ref: str, request: Request, user: ApiUser, db: DbDep) -> SessionPu
 
 
 @router.get("/{ref}/logs")
-async def logs(
-    ref: str, user: ApiUser, db: DbDep, offset: Annotated[int, Query(ge=0)] = 0
-) -> LogChunk:
+def logs(ref: str, user: ApiUser, db: DbDep, offset: Annotated[int, Query(ge=0)] = 0) -> LogChunk:
     """Output from `offset` on; `finished` tells a follower when to stop."""
-    session = await run_in_threadpool(sessions.by_name_or_id, db, viewer=user, ref=ref)
+    session = sessions.by_name_or_id(db, viewer=user, ref=ref)
     finished = session.status in FINISHED
-    agent = await run_in_threadpool(db.get, Agent, session.agent_id) if session.agent_id else None
-    if agent is None:
-        return LogChunk(data="", offset=offset, finished=finished)
-    data, next_offset = await run_in_threadpool(remote.fetch_logs, agent, session.id, offset=offset)
-    done = finished and not data
-    return LogChunk(data=data.decode("utf-8", "replace"), offset=next_offset, finished=done)
+    data, next_offset = sessions.read_output(db, session=session, offset=offset)
+    return LogChunk(data=data, offset=next_offset, finished=finished and not data)

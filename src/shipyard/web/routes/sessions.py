@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shipyard.agents import remote
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent, ResourceGroup
 from shipyard.api.deps import DbDep
@@ -452,14 +451,11 @@ class LogUpdate:
 
 def read_logs(db: Session, session: ComputeSession, offset: int) -> LogUpdate:
     """Output from `offset` on, read from the session's agent as the API's logs route does."""
-    agent = db.get(Agent, session.agent_id) if session.agent_id else None
     data, next_offset, note = "", offset, ""
-    if agent is not None:
-        try:
-            raw, next_offset = remote.fetch_logs(agent, session.id, offset=offset)
-            data = raw.decode("utf-8", "replace")
-        except Conflict as exc:
-            note = exc.message
+    try:
+        data, next_offset = sessions.read_output(db, session=session, offset=offset)
+    except Conflict as exc:
+        note = exc.message
     active = session.status not in FINISHED
     if active:
         trigger: str | None = LOG_POLL
