@@ -16,14 +16,14 @@ so a restarted agent finds them even if its own configuration changed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 CgroupVersion = Literal["v2", "v1", "none"]
 CgroupChoice = Literal["auto", "v2", "v1", "none"]
@@ -34,8 +34,7 @@ _REQUIRED = frozenset({"memory", "cpu", "pids"})
 _UNIFIED = "unified"
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """What to cap; 0 means no cap."""
 
     mem: int
@@ -43,8 +42,7 @@ class Limits:
     pids: int
 
 
-@dataclass(frozen=True)
-class CgroupHost:
+class CgroupHost(NamedTuple):
     """The cgroup hierarchies this machine offers: version and where each one is mounted."""
 
     version: CgroupVersion
@@ -101,8 +99,7 @@ def _controllers(mount: Path) -> set[str]:
         return set()
 
 
-@dataclass(frozen=True)
-class CgroupSet:
+class CgroupSet(NamedTuple):
     """The cgroup directories of one session, keyed by controller ("unified" for v2)."""
 
     version: CgroupVersion
@@ -266,7 +263,5 @@ def _key_value(path: Path) -> dict[str, int]:
 
 
 def _kill(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-    except ProcessLookupError:
-        pass

@@ -2,18 +2,26 @@
 
 A session sees the host's system directories read-only, a private /proc, /dev, /tmp and
 /dev/shm, its own writable /home/work and its folders under /home/work/<name>; it has its
-own PID, IPC and UTS namespaces (and network, when it asks for none), no capabilities, and
-runs as an unprivileged uid. The agent switches to that uid *before* starting bwrap, which
-then sets the sandbox up in a user namespace, so nothing the session controls ever runs
-with privilege. The session's environment reaches bwrap on a file descriptor (`--args`):
-bwrap itself runs with an empty environment (no LD_PRELOAD from the user before the
-sandbox exists) and the values never show in a process list.
+own PID, IPC and UTS namespaces (and network, when it asks for none), and runs with no
+capabilities as an unprivileged uid.
+
+As root, bwrap sets the sandbox up (binding paths the session uid could not even reach)
+and `setpriv` inside it drops to the session uid, clears groups, capabilities and sets
+no_new_privs. Nothing the session controls reaches a privileged process: bwrap and setpriv
+run with an empty environment, and only then, as the session uid, a shell loads the
+session's environment from a file descriptor and execs the command. So LD_PRELOAD and
+friends cannot touch the privileged steps, and the values never appear in a process list.
+Not as root, bwrap makes a user namespace instead and the session runs as the agent's uid.
+
+A session given GPUs gets every NVIDIA device node and CUDA_VISIBLE_DEVICES naming its own:
+with only some nodes present CUDA may renumber the devices, and the host indices the agent
+assigns would no longer mean the same GPUs. The isolation between GPUs is therefore
+advisory (see the enforcement warnings).
 """
 
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -23,13 +31,15 @@ from shipyard.agent.runtime.base import SessionSpec
 WORKDIR = PurePosixPath("/home/work")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+LOADER_NAME = "shipyard-session"
+_SETUID_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 _GPU_CONTROL_NODES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 
 
 def bwrap_features(bwrap: str) -> frozenset[str]:
     """The optional bwrap flags this bwrap understands (--disable-userns needs bwrap 0.8)."""
     wanted = ("--disable-userns", "--unshare-cgroup-try", "--perms")
-    help_text = subprocess.run(
+    help_text = subprocess.run(  # noqa: S603 - the configured bwrap, no shell
         [bwrap, "--help"], capture_output=True, text=True, check=False, timeout=10
     ).stdout
     return frozenset(flag for flag in wanted if flag in help_text)
@@ -53,31 +63,38 @@ def bwrap_argv(
     spec: SessionSpec,
     *,
     home: Path,
+    setpriv: str | None,
     uid: int | None,
     gid: int | None,
     features: frozenset[str],
-) -> list[str]:
-    """bwrap's options and the command; the environment goes separately (env_args)."""
-    argv = [bwrap, "--unshare-user"]
-    if uid is not None and gid is not None:
-        argv += ["--uid", str(uid), "--gid", str(gid)]
+) -> tuple[list[str], int]:
+    """bwrap's argv for the session, and the index of the loader argument in it.
+
+    The supervisor puts there a shell script that loads the session's environment from a
+    descriptor and execs the command (supervisor.env_loader). With `uid`, bwrap runs as
+    root and `setpriv` drops to `uid`/`gid` inside; without, bwrap uses a user namespace.
+    """
+    argv = [bwrap]
+    if uid is None:
+        argv.append("--unshare-user")
+        argv += [flag for flag in ("--disable-userns",) if flag in features]
     argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
-    argv += [flag for flag in ("--disable-userns", "--unshare-cgroup-try") if flag in features]
+    argv += [flag for flag in ("--unshare-cgroup-try",) if flag in features]
     if not spec.network:
         argv.append("--unshare-net")
     if spec.kind == "batch":
-        argv.append("--new-session")  # no terminal to steal input from (TIOCSTI)
-    argv += ["--cap-drop", "ALL", *_filesystem(spec, home=home, features=features)]
-    argv += ["--chdir", str(WORKDIR), "--", *spec.command]
-    return argv
-
-
-def env_args(env: dict[str, str]) -> list[str]:
-    """bwrap options giving the sandboxed command exactly `env`."""
-    args = ["--clearenv"]
-    for name, value in env.items():
-        args += ["--setenv", name, value]
-    return args
+        argv.append("--new-session")  # no terminal to push input into (TIOCSTI)
+    argv += ["--cap-drop", "ALL"]
+    if uid is not None:
+        argv += [arg for cap in _SETUID_CAPS for arg in ("--cap-add", cap)]  # for setpriv only
+    argv += [*_filesystem(spec, home=home, features=features), "--chdir", str(WORKDIR), "--"]
+    if uid is not None and gid is not None and setpriv is not None:
+        argv += [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        argv += ["--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]
+    argv += ["/bin/sh", "-c"]
+    loader_index = len(argv)
+    argv += ["", LOADER_NAME, *spec.command]
+    return argv, loader_index
 
 
 def _filesystem(spec: SessionSpec, *, home: Path, features: frozenset[str]) -> Iterator[str]:
@@ -88,8 +105,10 @@ def _filesystem(spec: SessionSpec, *, home: Path, features: frozenset[str]) -> I
             yield from ("--ro-bind", path, path)
     open_tmpfs = ("--perms", "01777") if "--perms" in features else ()
     yield from ("--proc", "/proc", "--dev", "/dev")
-    yield from (*open_tmpfs, "--tmpfs", "/tmp", *open_tmpfs, "--tmpfs", "/dev/shm")
-    yield from ("--bind", str(home), str(WORKDIR))
+    # The sandbox's own, empty /tmp and /dev/shm, writable by the session user only there.
+    yield from (*open_tmpfs, "--tmpfs", "/tmp", *open_tmpfs, "--tmpfs", "/dev/shm")  # noqa: S108
+    # Parents bwrap creates on its own are 0700: the session user could not reach its home.
+    yield from ("--dir", str(WORKDIR.parent), "--bind", str(home), str(WORKDIR))
     for mount in spec.mounts:
         yield from ("--ro-bind" if mount.read_only else "--bind", str(mount.source))
         yield str(WORKDIR / mount.name)
@@ -134,7 +153,7 @@ def _host_path(path: str, *, spec: SessionSpec, home: Path, sandboxed: bool) -> 
     """Where `path` as the command sees it lives on the host (None: nowhere we know)."""
     if not sandboxed:
         return home / path if not path.startswith("/") else Path(path)
-    inner = WORKDIR / path if not path.startswith("/") else PurePosixPath(os.path.normpath(path))
+    inner = PurePosixPath(os.path.normpath(path if path.startswith("/") else f"{WORKDIR}/{path}"))
     for mount in spec.mounts:
         folder = WORKDIR / mount.name
         if inner == folder or folder in inner.parents:
@@ -143,18 +162,3 @@ def _host_path(path: str, *, spec: SessionSpec, home: Path, sandboxed: bool) -> 
         return home / inner.relative_to(WORKDIR)
     top = f"/{inner.parts[1]}" if len(inner.parts) > 1 else "/"
     return Path(inner) if top in SYSTEM_DIRS else None
-
-
-def unsearchable_by(path: Path, *, uid: int, gid: int) -> Path | None:
-    """The first directory on the way to `path` that `uid` cannot pass through, if any."""
-    for directory in [*reversed(path.parents), path]:
-        info = directory.stat()
-        if info.st_uid == uid:
-            allowed = info.st_mode & stat.S_IXUSR
-        elif info.st_gid == gid:
-            allowed = info.st_mode & stat.S_IXGRP
-        else:
-            allowed = info.st_mode & stat.S_IXOTH
-        if not allowed:
-            return directory
-    return None

@@ -28,26 +28,26 @@ import fcntl
 import os
 import resource
 import selectors
+import shlex
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import termios
-import traceback
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from shipyard.agent.cgroups import CgroupSet, Limits
-from shipyard.agent.runtime.base import UNKNOWN_EXIT
 from shipyard.agent.runtime.state import (
+    UNKNOWN_EXIT,
     Launch,
     SessionDir,
     exit_to_json,
     now,
     read_json,
-    spec_from_json,
     write_json,
 )
 from shipyard.agent.runtime.terminal import INPUT, RESIZE, FrameDecoder, parse_resize
@@ -80,7 +80,9 @@ class Supervisor:
             raise SystemExit(f"no spec.json in {session.root}")
         self.session = session
         self.ready_fd = ready_fd
-        self.spec = spec_from_json(record["spec"])
+        spec = record["spec"]
+        self.session_id: str = spec["session_id"]
+        self.limits = Limits(mem=spec["mem"], cpu=Decimal(spec["cpu"]), pids=spec["pids_max"])
         self.launch = Launch.from_json(record["launch"])
         self.started_at = datetime.fromisoformat(record["created_at"])
         self.cgroups = CgroupSet.from_json(self.launch.cgroups) if self.launch.cgroups else None
@@ -91,14 +93,17 @@ class Supervisor:
             try:
                 terminal, child = self._start(log_fd)
             except Exception as error:
-                traceback.print_exc()
+                _print_traceback()
                 self._finish(UNKNOWN_EXIT, error=f"failed to start: {error}")
                 return 1
-            self._report_ready(child.pid)
-            if terminal is None:
-                returncode = child.wait()
-            else:
-                returncode = terminal.serve(child)
+            self._report_ready()
+            try:
+                returncode = child.wait() if terminal is None else terminal.serve(child)
+            except Exception as error:  # a bug here must not leave the session unrecorded
+                _print_traceback()
+                child.kill()  # bwrap's --die-with-parent takes the rest
+                self._finish(_exit_code(child.wait()), error=f"supervisor failed: {error}")
+                return 1
             self._finish(_exit_code(returncode))
             return 0
         finally:
@@ -108,8 +113,7 @@ class Supervisor:
 
     def _start(self, log_fd: int) -> tuple[Terminal | None, subprocess.Popen[bytes]]:
         if self.cgroups is not None:
-            limits = Limits(mem=self.spec.mem, cpu=self.spec.cpu, pids=self.spec.pids_max)
-            self.cgroups.create(limits)
+            self.cgroups.create(self.limits)
         if not self.launch.interactive:
             return None, self._spawn(stdin=subprocess.DEVNULL, stdout=log_fd, tty=False)
         master, slave = os.openpty()
@@ -132,34 +136,36 @@ class Supervisor:
         return terminal, child
 
     def _spawn(self, *, stdin: int, stdout: int, tty: bool) -> subprocess.Popen[bytes]:
-        argv = list(self.launch.argv)
+        argv, env = list(self.launch.argv), self.launch.env
         pass_fds: tuple[int, ...] = ()
-        if self.launch.sandbox_args:
-            args_fd = _memfd(b"\0".join(arg.encode() for arg in self.launch.sandbox_args) + b"\0")
-            argv[1:1] = ["--args", str(args_fd)]
-            pass_fds = (args_fd,)
+        if self.launch.loader_index is not None:
+            env_fd = _memfd(env_script(env))
+            argv[self.launch.loader_index] = env_loader(env_fd)
+            env, pass_fds = {}, (env_fd,)
         try:
-            return subprocess.Popen(
+            return subprocess.Popen(  # noqa: S603 - argv decided by the agent, no shell
                 argv,
                 stdin=stdin,
                 stdout=stdout,
                 stderr=stdout,
-                env=self.launch.env,
+                env=env,
                 cwd=self.launch.cwd,
+                umask=0o022,
                 start_new_session=True,
                 pass_fds=pass_fds,
-                preexec_fn=_child_setup(self.launch, self.cgroups, tty=tty),  # noqa: PLW1509
+                preexec_fn=_child_setup(self.launch, self.cgroups, tty=tty),  # noqa: PLW1509 - single-threaded
             )
         finally:
             for fd in pass_fds:
                 os.close(fd)
 
-    def _report_ready(self, child_pid: int) -> None:
+    def _report_ready(self) -> None:
+        """Write supervisor.pid, then tell the agent (which waits on the ready pipe)."""
         tmp = self.session.pid_file.with_suffix(".tmp")
         tmp.write_text(f"{os.getpid()}\n")
         tmp.rename(self.session.pid_file)
         if self.ready_fd is not None:
-            os.write(self.ready_fd, f"{child_pid}\n".encode())
+            os.write(self.ready_fd, b"ready\n")
             os.close(self.ready_fd)
             self.ready_fd = None
 
@@ -170,7 +176,7 @@ class Supervisor:
         elif error is None and exit_code - 128 in _SIGNALS:
             error = f"killed by signal {exit_code - 128}"
         record = exit_to_json(
-            session_id=self.spec.session_id,
+            session_id=self.session_id,
             exit_code=exit_code,
             oom_killed=oom,
             error=error,
@@ -180,14 +186,32 @@ class Supervisor:
         write_json(self.session.status_file, record)
 
 
+def _print_traceback() -> None:
+    """The current exception's traceback on stderr (supervisor.log), for admins."""
+    import traceback  # noqa: PLC0415 - only on failure; every supervisor start pays imports
+
+    traceback.print_exc()
+
+
 def _exit_code(returncode: int) -> int:
     """The shell's convention: 128+N for a process killed by signal N."""
     return 128 - returncode if returncode < 0 else returncode
 
 
+def env_loader(fd: int) -> str:
+    """The shell script (run as the session uid, inside the sandbox) that loads the
+    environment from `fd` (see env_script), closes it and execs its arguments."""
+    return f'. /dev/fd/{fd} && exec {fd}<&- && exec "$@"'
+
+
+def env_script(env: dict[str, str]) -> bytes:
+    """`env` as shell exports for env_loader; names are checked by check_spec."""
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items()).encode()
+
+
 def _memfd(data: bytes) -> int:
-    fd = os.memfd_create("shipyard-sandbox-args")
-    os.write(fd, data)
+    fd = os.memfd_create("shipyard-session-env")
+    _write_all(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
@@ -195,8 +219,10 @@ def _memfd(data: bytes) -> int:
 def _child_setup(launch: Launch, cgroups: CgroupSet | None, *, tty: bool) -> Callable[[], None]:
     """What the child does between fork and exec, in this order: the terminal becomes its
     controlling one, it joins the cgroups (so every process it starts is counted), takes
-    its rlimits, and drops to the session uid (it cannot do the other steps after that)."""
-    no_new_privs = _no_new_privs_call() if launch.uid is not None else None
+    its rlimits, and, without a sandbox, drops to the session uid (it could do none of the
+    rest after that)."""
+    drop = launch.drop_privileges and launch.uid is not None and launch.gid is not None
+    no_new_privs = _no_new_privs_call() if drop else None
 
     def setup() -> None:
         if tty:
@@ -205,10 +231,9 @@ def _child_setup(launch: Launch, cgroups: CgroupSet | None, *, tty: bool) -> Cal
             cgroups.join(os.getpid())
         for name, value in launch.rlimits.items():
             resource.setrlimit(getattr(resource, name), (value, value))
-        if launch.gid is not None:
+        if drop and launch.uid is not None and launch.gid is not None:
             os.setgroups([])
             os.setresgid(launch.gid, launch.gid, launch.gid)
-        if launch.uid is not None:
             os.setresuid(launch.uid, launch.uid, launch.uid)
         if no_new_privs is not None:
             no_new_privs()

@@ -1,35 +1,6 @@
-"""Session runtimes: the contract (base) and the sandboxed-process implementation."""
+"""Session runtimes: the contract (base), the sandboxed-process implementation (process),
+the terminal client (terminal) and the state both the agent and supervisors share (state).
 
-from __future__ import annotations
-
-from shipyard.agent.runtime.base import (
-    Enforcement,
-    Mount,
-    Runtime,
-    SessionError,
-    SessionNotFound,
-    SessionSpec,
-    SessionStartError,
-    SessionStateError,
-    SessionStatus,
-    SessionUsage,
-)
-from shipyard.agent.runtime.process import ProcessRuntime
-from shipyard.agent.runtime.terminal import TerminalClosed, TerminalConnection, attach
-
-__all__ = [
-    "Enforcement",
-    "Mount",
-    "ProcessRuntime",
-    "Runtime",
-    "SessionError",
-    "SessionNotFound",
-    "SessionSpec",
-    "SessionStartError",
-    "SessionStateError",
-    "SessionStatus",
-    "SessionUsage",
-    "TerminalClosed",
-    "TerminalConnection",
-    "attach",
-]
+Import from those modules: this package stays empty so that a supervisor, which starts for
+every session, loads only what it needs.
+"""

@@ -18,29 +18,37 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+from shipyard.agent.runtime import state
+
 SessionKind = Literal["batch", "interactive"]
 
-#: exit_code of a session whose supervisor vanished, or that never got to run its command.
-UNKNOWN_EXIT = -1
-#: exit_code of a session whose command could not be found (as a shell reports it).
-NOT_FOUND_EXIT = 127
-#: exit_code of a session whose command exists but cannot be executed.
-NOT_EXECUTABLE_EXIT = 126
+# Exit codes a SessionStatus may carry besides the command's own. They live with the state
+# files because the supervisor writes them without loading this module.
+#: the supervisor vanished, or the command never got to run
+UNKNOWN_EXIT = state.UNKNOWN_EXIT
+#: the command was not found (as a shell reports it)
+NOT_FOUND_EXIT = state.NOT_FOUND_EXIT
+#: the command exists but cannot be executed
+NOT_EXECUTABLE_EXIT = state.NOT_EXECUTABLE_EXIT
 
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")
-_MOUNT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+_MOUNT_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]{0,127}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
 class Mount:
-    """A storage folder bound into the sandbox at /home/work/<name>."""
+    """A storage folder bound into the sandbox at /home/work/<name>.
+
+    `source` is an absolute host path; `name` one path component of letters, digits and
+    . _ - (not "." or "..", not starting with "-").
+    """
 
     source: Path
     name: str
@@ -99,7 +107,7 @@ class Enforcement:
     cgroups: Literal["v2", "v1", "none"]
     rlimits: bool
     session_uid: int | None
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,9 +142,14 @@ class SessionStateError(SessionError):
     """The session exists but its state does not allow this (e.g. removing a running one)."""
 
 
+def is_session_id(text: str) -> bool:
+    """Whether `text` has the form of a session id (and is therefore safe in a path)."""
+    return _SESSION_ID.fullmatch(text) is not None
+
+
 def check_spec(spec: SessionSpec) -> None:
     """Raise SessionStartError unless the spec is safe to turn into paths, cgroups and argv."""
-    if not _SESSION_ID.fullmatch(spec.session_id):
+    if not is_session_id(spec.session_id):
         raise SessionStartError(f"session id {spec.session_id!r} is not 32 lowercase hex digits")
     if not spec.command or not spec.command[0]:
         raise SessionStartError("the session has no command to run")
@@ -147,6 +160,8 @@ def check_spec(spec: SessionSpec) -> None:
     bad_env = [name for name in spec.env if not _ENV_NAME.fullmatch(name)]
     if bad_env:
         raise SessionStartError(f"invalid environment variable name {bad_env[0]!r}")
+    if any("\0" in text for text in (*spec.env.values(), *spec.command)):
+        raise SessionStartError("the command and environment cannot contain NUL characters")
     names = [mount.name for mount in spec.mounts]
     for name in names:
         if not _MOUNT_NAME.fullmatch(name) or name in {".", ".."}:
@@ -155,6 +170,9 @@ def check_spec(spec: SessionSpec) -> None:
             )
     if len(set(names)) != len(names):
         raise SessionStartError("two folders are mounted under the same name")
+    relative = [mount.name for mount in spec.mounts if not mount.source.is_absolute()]
+    if relative:
+        raise SessionStartError(f"folder {relative[0]}: its source must be an absolute path")
 
 
 class Runtime(ABC):

@@ -10,26 +10,30 @@
         supervisor.log   the supervisor's own errors, for admins
 
 Only the supervisor writes status.json, except when it is gone without one: then the agent
-records the loss, without overwriting a status.json that appears meanwhile.
+records the loss, without overwriting a status.json that appears meanwhile. The agent
+also writes it, instead of starting a supervisor, when a command cannot be found.
+
+The supervisor imports this module: keep it to the standard library (start latency).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
-
-from shipyard.agent.runtime.base import Mount, SessionSpec, SessionStatus
+from typing import Any, NamedTuple, cast
 
 SUPERVISOR_MODULE = "shipyard.agent.supervisor"
+#: exit_code of a session whose supervisor vanished, or that never got to run its command.
+UNKNOWN_EXIT = -1
+#: exit_code of a session whose command could not be found (as a shell reports it).
+NOT_FOUND_EXIT = 127
+#: exit_code of a session whose command exists but cannot be executed.
+NOT_EXECUTABLE_EXIT = 126
 
 
-@dataclass(frozen=True)
-class SessionDir:
+class SessionDir(NamedTuple):
     """Paths of one session's state directory."""
 
     root: Path
@@ -67,23 +71,26 @@ class SessionDir:
         return self.root / "supervisor.log"
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(NamedTuple):
     """How the supervisor runs the command; decided by the agent, stored in spec.json.
 
-    `argv` runs with exactly `env` (empty for bubblewrap, which gets the session's
-    environment through `sandbox_args` on a file descriptor, so that neither bwrap nor
-    `ps` ever sees it). `cgroups` is CgroupSet.to_json() or None; `rlimits` maps
-    resource names ("RLIMIT_AS") to values; `uid`/`gid` are switched to before exec.
+    `env` is the command's environment. With `loader_index` (a sandbox), `argv` runs with
+    an empty environment and `env` travels on a descriptor that the loader at that index
+    reads (sandbox.env_loader); without, `argv` is the command itself, run with `env`.
+    `cgroups` is CgroupSet.to_json() or None; `rlimits` maps resource names ("RLIMIT_AS")
+    to values. The session runs as `uid`/`gid` (None: the agent's own); with
+    `drop_privileges` the child switches to them before exec, else setpriv does it inside
+    the sandbox.
     """
 
     argv: tuple[str, ...]
     env: dict[str, str]
-    sandbox_args: tuple[str, ...]
+    loader_index: int | None
     cwd: str | None
     interactive: bool
     uid: int | None
     gid: int | None
+    drop_privileges: bool
     cgroups: dict[str, Any] | None
     rlimits: dict[str, int]
 
@@ -91,11 +98,12 @@ class Launch:
         return {
             "argv": list(self.argv),
             "env": self.env,
-            "sandbox_args": list(self.sandbox_args),
+            "loader_index": self.loader_index,
             "cwd": self.cwd,
             "interactive": self.interactive,
             "uid": self.uid,
             "gid": self.gid,
+            "drop_privileges": self.drop_privileges,
             "cgroups": self.cgroups,
             "rlimits": self.rlimits,
         }
@@ -105,11 +113,12 @@ class Launch:
         return cls(
             argv=tuple(data["argv"]),
             env=dict(data["env"]),
-            sandbox_args=tuple(data["sandbox_args"]),
+            loader_index=data["loader_index"],
             cwd=data["cwd"],
             interactive=bool(data["interactive"]),
             uid=data["uid"],
             gid=data["gid"],
+            drop_privileges=bool(data["drop_privileges"]),
             cgroups=data["cgroups"],
             rlimits=dict(data["rlimits"]),
         )
@@ -117,41 +126,6 @@ class Launch:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def spec_to_json(spec: SessionSpec) -> dict[str, Any]:
-    return {
-        "session_id": spec.session_id,
-        "kind": spec.kind,
-        "command": list(spec.command),
-        "env": dict(spec.env),
-        "cpu": str(spec.cpu),
-        "mem": spec.mem,
-        "pids_max": spec.pids_max,
-        "gpus": list(spec.gpus),
-        "mounts": [
-            {"source": str(m.source), "name": m.name, "read_only": m.read_only} for m in spec.mounts
-        ],
-        "network": spec.network,
-    }
-
-
-def spec_from_json(data: dict[str, Any]) -> SessionSpec:
-    return SessionSpec(
-        session_id=data["session_id"],
-        kind=data["kind"],
-        command=tuple(data["command"]),
-        env=dict(data["env"]),
-        cpu=Decimal(data["cpu"]),
-        mem=int(data["mem"]),
-        pids_max=int(data["pids_max"]),
-        gpus=tuple(data["gpus"]),
-        mounts=tuple(
-            Mount(source=Path(m["source"]), name=m["name"], read_only=bool(m["read_only"]))
-            for m in data["mounts"]
-        ),
-        network=bool(data["network"]),
-    )
 
 
 def exit_to_json(
@@ -174,19 +148,6 @@ def exit_to_json(
     }
 
 
-def exit_from_json(data: dict[str, Any]) -> SessionStatus:
-    return SessionStatus(
-        session_id=data["session_id"],
-        running=False,
-        pid=None,
-        exit_code=int(data["exit_code"]),
-        oom_killed=bool(data["oom_killed"]),
-        error=data["error"],
-        started_at=datetime.fromisoformat(data["started_at"]),
-        finished_at=datetime.fromisoformat(data["finished_at"]),
-    )
-
-
 def read_json(path: Path) -> dict[str, Any] | None:
     """The JSON object in `path`, or None when the file does not exist."""
     try:
@@ -201,7 +162,7 @@ def write_json(path: Path, data: dict[str, Any], *, replace: bool = True) -> boo
 
     With replace=False an existing file is kept and False is returned.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")  # one per writer
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as file:

@@ -118,6 +118,11 @@ class TerminalConnection:
 
 def attach(socket_path: Path, *, timeout: float = 5.0) -> TerminalConnection:
     """Connect to a terminal socket (see Runtime.terminal_socket); OSError if it is gone."""
+    return TerminalConnection(connect(socket_path, timeout=timeout))
+
+
+def connect(socket_path: Path, *, timeout: float = 5.0) -> socket.socket:
+    """A connected AF_UNIX stream socket, even for a path longer than sun_path allows."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
@@ -133,4 +138,4 @@ def attach(socket_path: Path, *, timeout: float = 5.0) -> TerminalConnection:
     except BaseException:
         sock.close()
         raise
-    return TerminalConnection(sock)
+    return sock
