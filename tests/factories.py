@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import timedelta
 
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent
+from shipyard.agents.notifier import Notifier
 from shipyard.agents.schemas import AgentRegister, EnforcementReport
 from shipyard.bootstrap import ensure_defaults
 from shipyard.config import Settings
-from shipyard.db import Database
+from shipyard.db import Database, utcnow
 from shipyard.policies import service as policies
 from shipyard.policies.models import OnQuota, PolicyKind, ResourcePolicy
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
+from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionType
 from shipyard.sessions.schemas import SessionCreate
@@ -128,3 +131,10 @@ class Factory:
             db.merge(user).resource_policy_id = policy.id
             db.commit()
         return policy
+
+
+def watching_loop(database: Database) -> SchedulerLoop:
+    """A scheduler loop that has been watching agents for an hour (30 s lost timeout)."""
+    loop = SchedulerLoop(database, Notifier(), lost_after=30)
+    loop.started_at = utcnow() - timedelta(hours=1)
+    return loop

@@ -13,19 +13,17 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from shipyard.agents.models import Agent, AgentStatus
-from shipyard.agents.notifier import Notifier
 from shipyard.agents.schemas import SessionReport
 from shipyard.db import Database, utcnow
 from shipyard.errors import QuotaExceeded
 from shipyard.policies.models import OnQuota
 from shipyard.scheduler import ledger
-from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.scheduler.models import Scope
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import OCCUPYING, ComputeSession, SessionStatus
 from shipyard.slots import Limits, ResourceSlots
-from tests.factories import Account, Factory
+from tests.factories import Account, Factory, watching_loop
 
 OPS = st.lists(
     st.tuples(
@@ -122,7 +120,7 @@ class World:
                 .values(last_heartbeat_at=utcnow() - timedelta(hours=1))
             )
             db.commit()
-        SchedulerLoop(self.database, Notifier(), lost_after=30).housekeeping()
+        watching_loop(self.database).housekeeping()
         with self.database.session() as db:  # it comes back at once, empty
             db.execute(
                 update(Agent)

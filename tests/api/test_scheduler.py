@@ -8,19 +8,17 @@ import pytest
 from sqlalchemy import update
 
 from shipyard.agents.models import Agent, Placement, ResourceGroup
-from shipyard.agents.notifier import Notifier
 from shipyard.agents.schemas import SessionReport
 from shipyard.db import Database, utcnow
 from shipyard.errors import QuotaExceeded
 from shipyard.policies.models import OnQuota
 from shipyard.scheduler import ledger
-from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.scheduler.models import Scope
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
 from shipyard.slots import ResourceSlots
-from tests.factories import Factory
+from tests.factories import Factory, watching_loop
 
 
 def run_round(database: Database) -> None:
@@ -220,7 +218,7 @@ def test_a_lost_agent_ends_its_sessions_and_frees_the_ledger(
             .values(last_heartbeat_at=utcnow() - timedelta(seconds=31))
         )
         db.commit()
-    loop = SchedulerLoop(database, Notifier(), lost_after=30)
+    loop = watching_loop(database)
     assert loop.housekeeping() == {agent.id}
     lost = status_of(database, session)
     assert lost.status is SessionStatus.ERROR

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -144,9 +144,16 @@ def touch(db: Session, *, agent: Agent, utilization: dict[str, object]) -> None:
         agent.lost_at = None
 
 
-def lost_agents(db: Session, *, lost_after: float) -> list[Agent]:
-    """ALIVE agents whose last heartbeat is older than lost_after seconds, now marked LOST."""
-    horizon = utcnow() - timedelta(seconds=lost_after)
+def lost_agents(db: Session, *, lost_after: float, watching_since: datetime) -> list[Agent]:
+    """ALIVE agents silent for lost_after seconds, now marked LOST.
+
+    Silence counts only from `watching_since` (when this manager started looking): after a
+    manager restart, agents get the full timeout to reconnect before they are called lost.
+    """
+    now = utcnow()
+    if now - watching_since < timedelta(seconds=lost_after):
+        return []
+    horizon = now - timedelta(seconds=lost_after)
     agents = list(
         db.scalars(
             select(Agent).where(
@@ -156,7 +163,7 @@ def lost_agents(db: Session, *, lost_after: float) -> list[Agent]:
     )
     for agent in agents:
         agent.status = AgentStatus.LOST
-        agent.lost_at = utcnow()
+        agent.lost_at = now
     return agents
 
 

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shipyard.agents import service as agents
 from shipyard.agents.notifier import Notifier
-from shipyard.db import Database
+from shipyard.db import Database, utcnow
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 
@@ -46,6 +46,7 @@ class SchedulerLoop:
         self._lock_connection: Connection | None = None
         self._has_lock = False
         self._last_housekeeping = 0.0
+        self.started_at = utcnow()  # agents are judged lost only on silence seen since then
 
     def wake(self) -> None:
         """Ask for a round soon; safe to call from any thread."""
@@ -91,7 +92,9 @@ class SchedulerLoop:
 
     def housekeeping(self) -> set[str]:
         with self.database.session() as db:
-            lost = agents.lost_agents(db, lost_after=self.lost_after)
+            lost = agents.lost_agents(
+                db, lost_after=self.lost_after, watching_since=self.started_at
+            )
             for agent in lost:
                 ended = sessions.end_sessions_of_lost(db, agent)
                 log.warning("agent %s is lost; %d sessions ended", agent.id, ended)

@@ -8,6 +8,7 @@ the ledger and allocating in the same transaction cannot over-allocate.
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_left, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +30,7 @@ from shipyard.slots import ResourceSlots
 from shipyard.users.models import User
 
 BATCH = 5000  # pending sessions looked at per group and round
+GPU = "cuda.device"
 
 
 @dataclass
@@ -40,7 +42,7 @@ class Round:
 
 @dataclass
 class _Node:
-    agent: Agent
+    agent_id: str
     free: ResourceSlots
 
 
@@ -75,61 +77,167 @@ def _schedule_group(db: Session, group: ResourceGroup, result: Round) -> None:
             .limit(BATCH)
         )
     )
-    nodes = _nodes(db, group)
-    users = _held(db, Scope.USER, {str(s.owner_id) for s in pending})
-    projects = _held(db, Scope.PROJECT, {str(s.project_id) for s in pending})
-    user_policy, project_policy = _policies(db, pending)
+    view = _view(db, group, pending)
+    waiting: list[tuple[ComputeSession, str]] = []
     for session in pending:
-        request = session.slots
-        blocks = quota.quota_blocks(
-            request,
-            user_policy=user_policy[session.owner_id],
-            project_policy=project_policy[session.project_id],
-            user_held=users[str(session.owner_id)],
-            project_held=projects[str(session.project_id)],
-        )
-        node = None if blocks else _choose(nodes, request, group.placement)
-        if node is None:
-            reason = blocks[0].message if blocks else _("Waiting for free capacity.")
-            if session.status_info != reason:
-                session.status_info = reason
-            result.waiting += 1
-            continue
-        session.agent_id = node.agent.id
-        lifecycle.move(db, session, SessionStatus.SCHEDULED, _("Assigned to an agent."))
-        node.free = node.free - request
-        users[str(session.owner_id)] = _plus(users[str(session.owner_id)], request)
-        projects[str(session.project_id)] = _plus(projects[str(session.project_id)], request)
-        result.placed += 1
-        result.agents_touched.add(node.agent.id)
+        reason = _place(db, session, view)
+        if reason is None:
+            result.placed += 1
+            result.agents_touched.add(str(session.agent_id))
+        else:
+            waiting.append((session, reason))
+    result.waiting += len(waiting)
+    # placements and reasons change different columns: flushed apart, each is one executemany
+    db.flush()
+    for session, reason in waiting:
+        if session.status_info != reason:
+            session.status_info = reason
 
 
-def _nodes(db: Session, group: ResourceGroup) -> list[_Node]:
-    agents = list(
-        db.scalars(
-            select(Agent).where(
+@dataclass
+class _View:
+    """What a group's round knows, kept current in memory as it places sessions."""
+
+    nodes: _Index
+    users: dict[str, Held]
+    projects: dict[str, Held]
+    user_policy: dict[uuid.UUID, ResourcePolicy]
+    project_policy: dict[uuid.UUID, ResourcePolicy]
+    requests: _Requests
+
+
+def _view(db: Session, group: ResourceGroup, pending: list[ComputeSession]) -> _View:
+    user_policy, project_policy = _policies(db, pending)
+    return _View(
+        nodes=_nodes(db, group),
+        users=_held(db, Scope.USER, {str(s.owner_id) for s in pending}),
+        projects=_held(db, Scope.PROJECT, {str(s.project_id) for s in pending}),
+        user_policy=user_policy,
+        project_policy=project_policy,
+        requests=_Requests(),
+    )
+
+
+def _place(db: Session, session: ComputeSession, view: _View) -> str | None:
+    """Admit and place one session; None when placed, else why it waits."""
+    request = view.requests.of(session)
+    owner, project = str(session.owner_id), str(session.project_id)
+    blocks = quota.quota_blocks(
+        request,
+        user_policy=view.user_policy[session.owner_id],
+        project_policy=view.project_policy[session.project_id],
+        user_held=view.users[owner],
+        project_held=view.projects[project],
+    )
+    if blocks:
+        return blocks[0].message
+    node = view.nodes.choose(request)
+    if node is None:
+        return _("Waiting for free capacity.")
+    session.agent_id = node.agent_id
+    lifecycle.move(db, session, SessionStatus.SCHEDULED, _("Assigned to an agent."))
+    view.nodes.take(node, request)
+    view.users[owner] = _plus(view.users[owner], request)
+    view.projects[project] = _plus(view.projects[project], request)
+    return None
+
+
+class _Requests:
+    """Parsed requests of one round: sessions ask for few distinct shapes, parse each once."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[tuple[tuple[str, str], ...], ResourceSlots] = {}
+
+    def of(self, session: ComputeSession) -> ResourceSlots:
+        key = tuple(sorted((slot, str(amount)) for slot, amount in session.requested.items()))
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = self._parsed[key] = session.slots
+        return parsed
+
+
+def _nodes(db: Session, group: ResourceGroup) -> _Index:
+    rows = list(
+        db.execute(
+            select(Agent.id, Agent.capacity).where(
                 Agent.resource_group_id == group.id,
                 Agent.status == AgentStatus.ALIVE,
                 Agent.schedulable.is_(True),
             )
         )
     )
-    occupancy = ledger.held(db, Scope.AGENT, [agent.id for agent in agents])
-    return [_Node(agent, agent.capacity_slots - occupancy[agent.id].slots) for agent in agents]
+    occupancy = ledger.held(db, Scope.AGENT, [row.id for row in rows])
+    nodes = [
+        _Node(row.id, ResourceSlots.from_json(row.capacity) - occupancy[row.id].slots)
+        for row in rows
+    ]
+    return _Index(nodes, group.placement)
 
 
-def _choose(nodes: list[_Node], request: ResourceSlots, placement: Placement) -> _Node | None:
-    """Bin-pack: the fitting agent with the least free; spread: the one with the most."""
-    fitting = [node for node in nodes if request.fits_in(node.free)]
-    if not fitting:
+class _Index:
+    """The agents of a group by free capacity, so choosing one is a bisect, not a scan.
+
+    The choice is the fitting agent with the least (bin-pack) or most (spread) free, compared
+    by (GPUs, cpu, mem, agent id). Agents sit in one bucket per free GPU count, each sorted by
+    (cpu, mem, id): the first fitting agent from the GPU and cpu the request needs (or the
+    last, for spread) is the answer. Free capacity only shrinks during a round, so a request
+    that found no agent is remembered and answered at once next time.
+    """
+
+    def __init__(self, nodes: list[_Node], placement: Placement) -> None:
+        self._spread = placement is Placement.SPREAD
+        self._buckets: dict[Decimal, list[_Entry]] = defaultdict(list)
+        for node in nodes:
+            self._buckets[node.free[GPU]].append(_entry(node))
+        for entries in self._buckets.values():
+            entries.sort()
+        self._levels = sorted(self._buckets)
+        self._misses: set[ResourceSlots] = set()
+
+    def choose(self, request: ResourceSlots) -> _Node | None:
+        if request in self._misses:
+            return None
+        # fits_in checks only the slots a request names: an over-allocated agent (negative
+        # free after its capacity shrank) still fits requests that do not ask for that slot
+        low = bisect_left(self._levels, request[GPU]) if GPU in request else 0
+        levels = self._levels[low:]
+        for gpus in reversed(levels) if self._spread else levels:
+            node = self._in_bucket(self._buckets[gpus], request)
+            if node is not None:
+                return node
+        self._misses.add(request)
         return None
-    key = _weight
-    return min(fitting, key=key) if placement is Placement.BINPACK else max(fitting, key=key)
+
+    def _in_bucket(self, entries: list[_Entry], request: ResourceSlots) -> _Node | None:
+        start = bisect_left(entries, (request["cpu"],)) if "cpu" in request else 0
+        order = (
+            range(len(entries) - 1, start - 1, -1) if self._spread else range(start, len(entries))
+        )
+        for index in order:
+            node = entries[index][3]
+            if request.fits_in(node.free):
+                return node
+        return None
+
+    def take(self, node: _Node, request: ResourceSlots) -> None:
+        """The node now also holds `request`: move it to where its new free capacity sorts."""
+        entries = self._buckets[node.free[GPU]]
+        del entries[bisect_left(entries, _entry(node)[:3])]
+        if not entries:
+            del self._buckets[node.free[GPU]]
+            self._levels.remove(node.free[GPU])
+        node.free = node.free - request
+        gpus = node.free[GPU]
+        if gpus not in self._buckets:
+            insort(self._levels, gpus)
+        insort(self._buckets[gpus], _entry(node))
 
 
-def _weight(node: _Node) -> tuple[Decimal, Decimal, Decimal, str]:
-    free = node.free
-    return (free["cuda.device"], free["cpu"], free["mem"], node.agent.id)
+_Entry = tuple[Decimal, Decimal, str, _Node]
+
+
+def _entry(node: _Node) -> _Entry:
+    return (node.free["cpu"], node.free["mem"], node.agent_id, node)
 
 
 def _held(db: Session, scope: Scope, ids: set[str]) -> dict[str, Held]:
