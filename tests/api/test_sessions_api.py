@@ -164,3 +164,25 @@ def test_catalog_lists_environments_and_groups(client: TestClient, headers: dict
     assert envs[0]["apps"] == ["terminal"]
     groups = client.get("/api/v1/resource-groups", headers=headers).json()
     assert [group["name"] for group in groups] == ["default"]
+
+
+def test_admins_register_and_rescan_environments(client: TestClient, factory: Factory) -> None:
+    admin = bearer(client, factory.admin())
+    user = bearer(client, factory.user())
+    body = {"name": "py-sys", "interpreter": "/usr/bin/python3", "description": "system"}
+    assert client.post("/api/v1/admin/environments", json=body, headers=user).status_code == 403
+    created = client.post("/api/v1/admin/environments", json=body, headers=admin)
+    assert created.status_code == 201
+    assert created.json()["source"] == "admin"
+    again = client.post("/api/v1/admin/environments", json=body, headers=admin)
+    assert again.status_code == 409
+    for bad in (
+        {"name": "x", "interpreter": "python3"},
+        {"name": "x", "apps": ["jupyter-party"]},
+        {"name": "../x"},
+    ):
+        assert client.post("/api/v1/admin/environments", json=bad, headers=admin).status_code == 422
+    names = [env["name"] for env in client.get("/api/v1/environments", headers=user).json()]
+    assert names == ["py-sys", "python"]
+    report = client.post("/api/v1/admin/environments/rescan", headers=admin).json()
+    assert report == {"added": [], "kept": [], "disabled": []}

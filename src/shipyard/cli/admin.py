@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from shipyard.cli.client import ApiError, authed, call
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
@@ -12,6 +13,8 @@ from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 app = typer.Typer(help="Administration (admins only).", no_args_is_help=True)
 agent_tokens = typer.Typer(help="Tokens agents register with.", no_args_is_help=True)
 app.add_typer(agent_tokens, name="agent-token")
+envs = typer.Typer(help="Environments sessions run in.", no_args_is_help=True)
+app.add_typer(envs, name="environment")
 
 
 @agent_tokens.command("create")
@@ -35,3 +38,58 @@ def create_agent_token(
         return
     console.print(f"agent token for resource group {issued['resource_group']} (shown once):")
     typer.echo(issued["token"])
+
+
+def _admin_call(method: str, path: str, **kwargs: Any) -> Any:
+    with authed() as client:
+        try:
+            return call(client, method, path, **kwargs)
+        except ApiError as exc:
+            fail(exc.message)
+            raise AssertionError from exc  # unreachable: fail() exits
+
+
+@envs.command("list")
+def list_environments(output: Output = OutputOption) -> None:
+    """Every environment, enabled or not."""
+    found = _admin_call("GET", "/api/v1/admin/environments")
+    if output is Output.JSON:
+        print_json(found)
+        return
+    table = Table("NAME", "ENABLED", "SOURCE", "INTERPRETER", "APPS")
+    for env in found:
+        table.add_row(
+            env["name"], "yes" if env["enabled"] else "no", env["source"], env["interpreter"],
+            ", ".join(env["apps"]),
+        )  # fmt: skip
+    console.print(table)
+
+
+@envs.command("add")
+def add_environment(
+    name: str,
+    interpreter: Annotated[str, typer.Option("--interpreter", help="absolute path")] = "",
+    description: Annotated[str, typer.Option("--description")] = "",
+    output: Output = OutputOption,
+) -> None:
+    """Register an environment (an interpreter offered in sessions, with a terminal)."""
+    body = {"name": name, "interpreter": interpreter, "description": description}
+    created = _admin_call("POST", "/api/v1/admin/environments", json=body)
+    if output is Output.JSON:
+        print_json(created)
+        return
+    console.print(f"environment {name} added")
+
+
+@envs.command("rescan")
+def rescan_environments(output: Output = OutputOption) -> None:
+    """Discover virtual environments under the configured environment_dirs."""
+    found = _admin_call("POST", "/api/v1/admin/environments/rescan")
+    if output is Output.JSON:
+        print_json(found)
+        return
+    report = found
+    console.print(
+        f"added: {', '.join(report['added']) or '-'}; kept: {', '.join(report['kept']) or '-'}; "
+        f"disabled: {', '.join(report['disabled']) or '-'}"
+    )

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shipyard.environments.models import Environment, EnvironmentSource
-from shipyard.errors import InvalidInput, NotFound
+from shipyard.errors import Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
 
 DEFAULT_ENVIRONMENT = "python"
 TERMINAL = "terminal"
+KNOWN_APPS = frozenset({TERMINAL})
 
 
 def host_python() -> Path | None:
@@ -60,6 +61,10 @@ def list_enabled(db: Session) -> list[Environment]:
     )
 
 
+def list_all(db: Session) -> list[Environment]:
+    return list(db.scalars(select(Environment).order_by(Environment.name)))
+
+
 def register(
     db: Session,
     *,
@@ -70,7 +75,16 @@ def register(
 ) -> Environment:
     """An admin-defined environment; the interpreter must be an absolute path."""
     if interpreter and not Path(interpreter).is_absolute():
-        raise InvalidInput(_("The interpreter must be an absolute path."))
+        raise InvalidInput(
+            _("The interpreter must be an absolute path."), details={"field": "interpreter"}
+        )
+    unknown = sorted(set(apps) - KNOWN_APPS)
+    if unknown:
+        raise InvalidInput(
+            _("Unknown app: %(app)s.") % {"app": unknown[0]}, details={"field": "apps"}
+        )
+    if db.scalar(select(Environment).where(Environment.name == name)) is not None:
+        raise Conflict(_("An environment with this name already exists."))
     env = Environment(
         name=name,
         description=description,
