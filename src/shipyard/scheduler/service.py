@@ -46,6 +46,13 @@ class _Node:
     free: ResourceSlots
 
 
+_Entry = tuple[Decimal, Decimal, str, _Node]  # how _Index sorts a node within its bucket
+
+
+def _entry(node: _Node) -> _Entry:
+    return (node.free["cpu"], node.free["mem"], node.agent_id, node)
+
+
 def schedule_once(db: Session) -> Round:
     """Place what can be placed now; commit; return what happened."""
     result = Round()
@@ -231,13 +238,6 @@ class _Index:
         if gpus not in self._buckets:
             insort(self._levels, gpus)
         insort(self._buckets[gpus], _entry(node))
-
-
-_Entry = tuple[Decimal, Decimal, str, _Node]
-
-
-def _entry(node: _Node) -> _Entry:
-    return (node.free["cpu"], node.free["mem"], node.agent_id, node)
 
 
 def _held(db: Session, scope: Scope, ids: set[str]) -> dict[str, Held]:
