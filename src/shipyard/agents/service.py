@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -169,9 +170,16 @@ def lost_agents(db: Session, *, lost_after: float, watching_since: datetime) -> 
 
 def bump(db: Session, agent_id: str) -> None:
     """The agent's desired state changed: its long-poll must wake up."""
-    db.execute(
-        update(Agent).where(Agent.id == agent_id).values(desired_version=Agent.desired_version + 1)
-    )
+    bump_many(db, [agent_id])
+
+
+def bump_many(db: Session, agent_ids: Iterable[str]) -> None:
+    """bump() for several agents, in one statement."""
+    ids = sorted(set(agent_ids))
+    if ids:
+        db.execute(
+            update(Agent).where(Agent.id.in_(ids)).values(desired_version=Agent.desired_version + 1)
+        )
 
 
 def set_schedulable(db: Session, *, agent_id: str, schedulable: bool) -> Agent:

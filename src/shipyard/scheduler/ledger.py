@@ -55,27 +55,43 @@ def _rows(session: ComputeSession, sign: int) -> list[dict[str, object]]:
     ]
 
 
-def _add(db: Session, rows: list[dict[str, object]]) -> None:
+def change(
+    db: Session,
+    *,
+    occupied: Iterable[ComputeSession] = (),
+    released: Iterable[ComputeSession] = (),
+) -> None:
+    """Sessions start (occupied) or stop (released) holding their slots: one upsert for all,
+    with the rows summed per scope and slot (a key may appear only once in a statement)."""
+    summed: dict[tuple[object, object, object], int] = defaultdict(int)
+    for sessions, sign in ((occupied, +1), (released, -1)):
+        for session in sessions:
+            for row in _rows(session, sign):
+                summed[row["scope"], row["scope_id"], row["slot"]] += int(str(row["amount"]))
+    rows = [
+        {"scope": scope, "scope_id": scope_id, "slot": slot, "amount": amount}
+        for (scope, scope_id, slot), amount in summed.items()
+        if amount
+    ]
     if not rows:
         return
-    dialect = db.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Usage).values(rows)
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Usage)
     statement = statement.on_conflict_do_update(
         index_elements=[Usage.scope, Usage.scope_id, Usage.slot],
         set_={"amount": Usage.amount + statement.excluded.amount},
     )
-    db.execute(statement)
+    db.execute(statement, rows)
 
 
 def occupy(db: Session, session: ComputeSession) -> None:
     """The session starts holding its slots (it has just entered an occupying status)."""
-    _add(db, _rows(session, +1))
+    change(db, occupied=[session])
 
 
 def release(db: Session, session: ComputeSession) -> None:
     """The session stops holding its slots (it has just left the occupying statuses)."""
-    _add(db, _rows(session, -1))
+    change(db, released=[session])
 
 
 def held(db: Session, scope: Scope, scope_ids: Iterable[str]) -> dict[str, Held]:

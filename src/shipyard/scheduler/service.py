@@ -94,6 +94,7 @@ def _schedule_group(db: Session, group: ResourceGroup, result: Round) -> None:
         else:
             waiting.append((session, reason))
     result.waiting += len(waiting)
+    view.writes.apply(db)  # before the next group reads the ledger
     # placements and reasons change different columns: flushed apart, each is one executemany
     db.flush()
     for session, reason in waiting:
@@ -111,6 +112,7 @@ class _View:
     user_policy: dict[uuid.UUID, ResourcePolicy]
     project_policy: dict[uuid.UUID, ResourcePolicy]
     requests: _Requests
+    writes: lifecycle.Writes
 
 
 def _view(db: Session, group: ResourceGroup, pending: list[ComputeSession]) -> _View:
@@ -122,6 +124,7 @@ def _view(db: Session, group: ResourceGroup, pending: list[ComputeSession]) -> _
         user_policy=user_policy,
         project_policy=project_policy,
         requests=_Requests(),
+        writes=lifecycle.Writes(),
     )
 
 
@@ -142,7 +145,9 @@ def _place(db: Session, session: ComputeSession, view: _View) -> str | None:
     if node is None:
         return _("Waiting for free capacity.")
     session.agent_id = node.agent_id
-    lifecycle.move(db, session, SessionStatus.SCHEDULED, _("Assigned to an agent."))
+    lifecycle.move(
+        db, session, SessionStatus.SCHEDULED, _("Assigned to an agent."), writes=view.writes
+    )
     view.nodes.take(node, request)
     view.users[owner] = _plus(view.users[owner], request)
     view.projects[project] = _plus(view.projects[project], request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy.orm import Session
 
 from shipyard.agents import service as agents
@@ -37,6 +39,21 @@ ALLOWED: dict[SessionStatus, frozenset[SessionStatus]] = {
 }
 
 
+@dataclass
+class Writes:
+    """The ledger rows and agent bumps that moves ask for, written by apply() at once."""
+
+    occupied: list[ComputeSession] = field(default_factory=list)
+    released: list[ComputeSession] = field(default_factory=list)
+    bumped: set[str] = field(default_factory=set)
+
+    def apply(self, db: Session) -> None:
+        """Write (in db's transaction) and forget what was collected."""
+        ledger.change(db, occupied=self.occupied, released=self.released)
+        agents.bump_many(db, self.bumped)
+        self.occupied, self.released, self.bumped = [], [], set()
+
+
 def move(
     db: Session,
     session: ComputeSession,
@@ -44,21 +61,25 @@ def move(
     reason: str,
     *,
     exit_code: int | None = None,
+    writes: Writes | None = None,
 ) -> bool:
     """Move a session to `status` if its lifecycle allows it; False when it does not.
 
     Entering the occupying statuses occupies the ledger, leaving them releases it, and the
-    agent's desired state version is bumped whenever what it should run changes.
+    agent's desired state version is bumped whenever what it should run changes. Those
+    writes happen before move() returns, unless `writes` is given: then they are collected
+    there, and the caller must apply() them in the same transaction before it reads the
+    ledger again (the scheduler does so for thousands of sessions in one statement).
     """
     if status not in ALLOWED.get(session.status, frozenset()):
         return False
+    pending = Writes() if writes is None else writes
     was_occupying = session.status in OCCUPYING
     now = utcnow()
     if status in OCCUPYING and not was_occupying:
-        session.status = status  # the ledger rows key on the session's agent and owner
-        ledger.occupy(db, session)
+        pending.occupied.append(session)
     elif was_occupying and status not in OCCUPYING:
-        ledger.release(db, session)
+        pending.released.append(session)
     session.status = status
     session.status_info = reason
     session.status_changed_at = now
@@ -77,5 +98,7 @@ def move(
         SessionStatus.TERMINATING,
         *FINISHED,
     ):
-        agents.bump(db, session.agent_id)
+        pending.bumped.add(session.agent_id)
+    if writes is None:
+        pending.apply(db)
     return True
