@@ -137,12 +137,15 @@ def agent_of(db: Session, *, group: ResourceGroup, agent_id: str) -> Agent:
     return agent
 
 
-def touch(db: Session, *, agent: Agent, utilization: dict[str, object]) -> None:
+def touch(db: Session, *, agent: Agent, utilization: dict[str, object]) -> bool:
+    """Record a heartbeat; True when a LOST agent has just come back (capacity returns)."""
     agent.utilization = utilization
     agent.last_heartbeat_at = utcnow()
-    if agent.status is AgentStatus.LOST:
-        agent.status = AgentStatus.ALIVE
-        agent.lost_at = None
+    if agent.status is not AgentStatus.LOST:
+        return False
+    agent.status = AgentStatus.ALIVE
+    agent.lost_at = None
+    return True
 
 
 def lost_agents(db: Session, *, lost_after: float, watching_since: datetime) -> list[Agent]:

@@ -231,14 +231,18 @@ def terminate(db: Session, *, viewer: User, session_id: uuid.UUID) -> ComputeSes
     return session
 
 
-def apply_reports(db: Session, *, agent: Agent, reports: Iterable[SessionReport]) -> None:
-    """Bring session statuses in line with what the agent says actually runs."""
+def apply_reports(db: Session, *, agent: Agent, reports: Iterable[SessionReport]) -> int:
+    """Bring session statuses in line with what the agent says actually runs.
+
+    Returns how many sessions ended (their resources are free for the scheduler again).
+    """
     reported = {report.session_id: report for report in reports}
     mine = db.scalars(
         select(ComputeSession).where(
             ComputeSession.agent_id == agent.id, ComputeSession.status.in_(OCCUPYING)
         )
     )
+    ended = 0
     for session in mine:
         report = reported.get(session.id)
         if report is None:
@@ -248,6 +252,8 @@ def apply_reports(db: Session, *, agent: Agent, reports: Iterable[SessionReport]
                 lifecycle.move(db, session, SessionStatus.RUNNING, _("Running."))
         else:
             _exited(db, session, report)
+        ended += session.status in FINISHED
+    return ended
 
 
 def _missing(db: Session, session: ComputeSession) -> None:

@@ -68,10 +68,11 @@ def register(
 def heartbeat(body: Heartbeat, group: AgentGroup, db: DbDep, request: Request) -> HeartbeatReply:
     """Live utilisation and the sessions the agent actually runs (a full report)."""
     agent = agents.agent_of(db, group=group, agent_id=body.agent_id)
-    agents.touch(db, agent=agent, utilization=body.utilization)
-    sessions.apply_reports(db, agent=agent, reports=body.sessions)
+    back = agents.touch(db, agent=agent, utilization=body.utilization)
+    ended = sessions.apply_reports(db, agent=agent, reports=body.sessions)
     db.commit()
-    request.app.state.scheduler.wake()
+    if back or ended:  # only then can a waiting session fit now
+        request.app.state.scheduler.wake()
     return HeartbeatReply(desired_version=agent.desired_version)
 
 
