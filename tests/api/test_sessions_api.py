@@ -186,3 +186,17 @@ def test_admins_register_and_rescan_environments(client: TestClient, factory: Fa
     assert names == ["py-sys", "python"]
     report = client.post("/api/v1/admin/environments/rescan", headers=admin).json()
     assert report == {"added": [], "kept": [], "disabled": []}
+
+
+def test_check_reports_the_pending_limit(client: TestClient, factory: Factory) -> None:
+    factory.agent(cpu="4")
+    account = factory.user()
+    factory.user_policy(account.user, max_pending=1)
+    headers = bearer(client, account)
+    assert (
+        client.post("/api/v1/sessions", json={"command": "true"}, headers=headers).status_code
+        == 201
+    )
+    report = client.post("/api/v1/sessions/check", json={}, headers=headers).json()
+    assert report["fits"] is False
+    assert [block["limit"] for block in report["blocked_by"]] == ["pending"]

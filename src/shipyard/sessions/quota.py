@@ -106,6 +106,16 @@ def check(state: Standing, request: ResourceSlots) -> FitReport:
         user_held=state.user_held,
         project_held=state.project_held,
     )
+    cap = state.user_policy.max_pending_sessions
+    if cap is not None and state.pending >= cap:
+        blocks.append(
+            Block(
+                limit="pending",
+                slots=[],
+                message=_("You already have %(n)d pending sessions, the most your policy allows.")
+                % {"n": state.pending},
+            )
+        )
     if not any(request.fits_in(free) for free in state.agents_free):
         blocks.append(
             Block(
