@@ -92,6 +92,7 @@ def serve(settings: Settings, *, migrate_schema: bool, embedded_agent: bool = Fa
         forwarded_allow_ips=settings.trusted_proxies,
         log_level="info",
         timeout_graceful_shutdown=3,  # agents long-poll; do not wait them out
+        timeout_keep_alive=65,  # longer than heartbeat intervals: agents reuse connections
     )
 
 

@@ -40,11 +40,15 @@ DESIRED = (SessionStatus.SCHEDULED, SessionStatus.PREPARING, SessionStatus.RUNNI
 MAX_WAIT = 30.0
 
 
-def agent_group(request: Request, db: DbDep) -> ResourceGroup:
+def bearer_token(request: Request) -> str:
     scheme, _sep, raw = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise AuthenticationFailed(_("Agents authenticate with an agent token."))
-    return agents.group_of_token(db, raw.strip())
+    return raw.strip()
+
+
+def agent_group(request: Request, db: DbDep) -> ResourceGroup:
+    return agents.group_of_token(db, bearer_token(request))
 
 
 AgentGroup = Annotated[ResourceGroup, Depends(agent_group)]
@@ -65,15 +69,28 @@ def register(
 
 
 @router.post("/heartbeat")
-def heartbeat(body: Heartbeat, group: AgentGroup, db: DbDep, request: Request) -> HeartbeatReply:
-    """Live utilisation and the sessions the agent actually runs (a full report)."""
-    agent = agents.agent_of(db, group=group, agent_id=body.agent_id)
-    back = agents.touch(db, agent=agent, utilization=body.utilization)
-    ended = sessions.apply_reports(db, agent=agent, reports=body.sessions)
-    db.commit()
-    if back or ended:  # only then can a waiting session fit now
+async def heartbeat(body: Heartbeat, request: Request) -> HeartbeatReply:
+    """Live utilisation and the sessions the agent actually runs (a full report).
+
+    The hottest call of the manager (every agent, every few seconds): all its database work
+    runs in one worker-thread hop.
+    """
+    token = bearer_token(request)
+    version, changed = await run_in_threadpool(_heartbeat, request.app.state.db, token, body)
+    if changed:  # sessions ended or a lost agent came back: a waiting session may fit now
         request.app.state.scheduler.wake()
-    return HeartbeatReply(desired_version=agent.desired_version)
+    return HeartbeatReply(desired_version=version)
+
+
+def _heartbeat(database: Database, token: str, body: Heartbeat) -> tuple[int, bool]:
+    with database.session() as db:
+        group = agents.group_of_token(db, token)
+        agent = agents.agent_of(db, group=group, agent_id=body.agent_id)
+        back = agents.touch(db, agent=agent, utilization=body.utilization)
+        ended = sessions.apply_reports(db, agent=agent, reports=body.sessions)
+        version = agent.desired_version
+        db.commit()
+    return version, bool(back or ended)
 
 
 @router.get("/desired")
