@@ -20,7 +20,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from typing import Any
 
 import httpx
 import psutil
+from common import ms
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -284,10 +284,6 @@ def figures(
         "manager_rss_mb": round(rss / 2**20, 1),
         "client_cpu_percent": round(client / wall * 100, 1),  # the load generator's own share
     }
-
-
-def ms(samples: list[float], percent: int) -> float:
-    return round(statistics.quantiles(samples, n=100, method="inclusive")[percent - 1] * 1e3, 2)
 
 
 def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import event, text
+from common import StatementCounter, ms
+from sqlalchemy import text
 
 from shipyard import bootstrap
 from shipyard.app import create_app
@@ -59,20 +60,6 @@ TARGETS = {  # DESIGN §11
 
 class BenchFailed(Exception):
     """A request did not answer as a working console would; the run is void."""
-
-
-class StatementCounter:
-    """Counts the SQL statements the engine sends (server threads included) since reset()."""
-
-    def __init__(self, database: Database) -> None:
-        self.count = 0
-        event.listen(database.engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_args: Any) -> None:
-        self.count += 1
-
-    def reset(self) -> None:
-        self.count = 0
 
 
 def note(message: str) -> None:
@@ -160,10 +147,6 @@ def timed(counter: StatementCounter, request: Callable[[], object]) -> tuple[flo
     start = time.perf_counter()
     request()
     return time.perf_counter() - start, counter.count
-
-
-def ms(samples: list[float], percent: int) -> float:
-    return round(statistics.quantiles(samples, n=100, method="inclusive")[percent - 1] * 1e3, 2)
 
 
 def parallel_logins(base_url: str, users: list[tuple[str, str]], n: int) -> float:

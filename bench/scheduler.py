@@ -28,7 +28,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text
+from common import StatementCounter
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -68,20 +69,6 @@ TARGETS = {"placements_per_second_min": 5000}  # DESIGN §11
 
 class BenchFailed(Exception):
     """The scheduler broke a rule (ledger, capacity, limit) or the seed went wrong."""
-
-
-class StatementCounter:
-    """Counts the SQL statements the engine sends since reset()."""
-
-    def __init__(self, database: Database) -> None:
-        self.count = 0
-        event.listen(database.engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_args: Any) -> None:
-        self.count += 1
-
-    def reset(self) -> None:
-        self.count = 0
 
 
 @dataclass(frozen=True)

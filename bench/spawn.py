@@ -18,8 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import free_port, ms
 from websockets.asyncio.client import connect
 
 PASSWORD = "Bench-pass-1!"
@@ -44,13 +43,6 @@ class BenchFailed(Exception):
 
 def note(message: str) -> None:
     print(f"spawn: {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -164,10 +156,6 @@ def bare_bwrap(n: int) -> list[float]:
         subprocess.run(command, check=True)
         times.append(time.perf_counter() - started)
     return times
-
-
-def ms(samples: list[float], percent: int) -> float:
-    return round(statistics.quantiles(samples, n=100, method="inclusive")[percent - 1] * 1e3, 2)
 
 
 def run(n: int, data_dir: Path) -> dict[str, Any]:
