@@ -252,6 +252,11 @@ class Limits(Mapping[str, Decimal]):
         return Limits({slot: min(self[slot], other[slot]) for slot in keys})
 
 
+def amount_text(value: Decimal) -> str:
+    """The exact wire form of an amount: "1.5", "1073741824", or "inf" when unlimited."""
+    return _text(value)
+
+
 def _text(value: Decimal) -> str:
     if value == UNLIMITED:
         return "inf"

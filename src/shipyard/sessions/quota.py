@@ -17,7 +17,7 @@ from shipyard.scheduler.ledger import EMPTY, Held
 from shipyard.scheduler.models import Scope
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.sessions.schemas import Block, FitReport
-from shipyard.slots import ResourceSlots, humanize
+from shipyard.slots import ResourceSlots, amount_text
 from shipyard.users.models import User
 
 
@@ -128,9 +128,11 @@ def check(state: Standing, request: ResourceSlots) -> FitReport:
 
 
 def _remaining(state: Standing) -> dict[str, dict[str, str]]:
+    """What each limit still allows, exact ("inf" when unlimited); the launcher bounds by it."""
     user = state.user_policy.limits.remaining(state.user_held.slots)
     project = state.project_policy.limits.remaining(state.project_held.slots)
+    slots = ("cpu", "mem", "cuda.device")
     return {
-        "user": {slot: humanize(slot, user[slot]) for slot in ("cpu", "mem", "cuda.device")},
-        "project": {slot: humanize(slot, project[slot]) for slot in ("cpu", "mem", "cuda.device")},
+        "user": {slot: amount_text(user[slot]) for slot in slots},
+        "project": {slot: amount_text(project[slot]) for slot in slots},
     }

@@ -34,7 +34,7 @@ class Block(BaseModel):
 class FitReport(BaseModel):
     fits: bool
     blocked_by: list[Block]
-    remaining: dict[str, dict[str, str]]  # limit -> slot -> amount ("inf" when unlimited)
+    remaining: dict[str, dict[str, str]]  # limit -> slot -> exact amount ("inf": unlimited)
 
 
 class SessionEvent(BaseModel):
