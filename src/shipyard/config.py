@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'shipyard.db'}"
 
     @property
+    def loopback_only(self) -> bool:
+        """The manager listens on loopback alone (single-user laptop mode)."""
+        return self.host in ("127.0.0.1", "::1", "localhost")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
 

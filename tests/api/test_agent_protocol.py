@@ -9,7 +9,9 @@ import uuid
 from fastapi.testclient import TestClient
 
 from shipyard.agents import service as agents
+from shipyard.agents.models import Agent
 from shipyard.bootstrap import ensure_defaults
+from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions.models import ComputeSession, SessionStatus
@@ -153,3 +155,21 @@ def test_heartbeats_for_unknown_agents_are_refused(client: TestClient, database:
     assert "register" in response.json()["error"]["message"]
     bogus = {"agent_id": "ghost", "sessions": [{"session_id": str(uuid.uuid4())}]}
     assert client.post("/api/v1/agent/heartbeat", json=bogus, headers=headers).status_code == 422
+
+
+def test_an_agent_without_sandbox_gets_no_sessions_off_loopback(
+    client: TestClient, database: Database, factory: Factory, settings: Settings
+) -> None:
+    headers = agent_token(database)
+    bare = {"sandbox": "none", "cgroups": "none", "rlimits": True}
+    client.post("/api/v1/agent/register", json=registration(enforcement=bare), headers=headers)
+    with database.session() as db:
+        agent = db.get(Agent, "node-1")
+        assert agent is not None
+        assert agent.schedulable is True  # the test manager listens on loopback
+    settings.host = "0.0.0.0"  # noqa: S104 - what a shared manager would listen on
+    client.post("/api/v1/agent/register", json=registration(enforcement=bare), headers=headers)
+    with database.session() as db:
+        agent = db.get(Agent, "node-1")
+        assert agent is not None
+        assert agent.schedulable is False

@@ -19,7 +19,6 @@ from shipyard.config import Settings
 from shipyard.db import Database
 
 log = logging.getLogger(__name__)
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def agent_token(settings: Settings, database: Database) -> str:
@@ -42,7 +41,7 @@ def agent_token(settings: Settings, database: Database) -> str:
 def make_runtime(settings: Settings) -> Runtime:
     from shipyard.agent.runtime.process import ProcessRuntime  # noqa: PLC0415 - heavy, agent only
 
-    unsandboxed_ok = shutil.which("bwrap") is None and settings.host in LOOPBACK
+    unsandboxed_ok = shutil.which("bwrap") is None and settings.loopback_only
     if unsandboxed_ok:
         log.warning(
             "bubblewrap is missing: sessions run WITHOUT a sandbox (allowed only because the "

@@ -100,13 +100,21 @@ def group_of_token(db: Session, raw: str) -> ResourceGroup:
     return group
 
 
-def register(db: Session, *, group: ResourceGroup, payload: AgentRegister) -> Agent:
-    """Create or refresh an agent; an agent keeps its id (and sessions) across restarts."""
+def register(
+    db: Session, *, group: ResourceGroup, payload: AgentRegister, unsandboxed_ok: bool = False
+) -> Agent:
+    """Create or refresh an agent; an agent keeps its id (and sessions) across restarts.
+
+    An agent without a sandbox gets no sessions (it is made unschedulable) unless
+    `unsandboxed_ok` (the manager listens on loopback alone).
+    """
     capacity = _capacity(payload.capacity)
     agent = db.get(Agent, payload.agent_id)
     if agent is None:
         agent = Agent(id=payload.agent_id, resource_group_id=group.id)
         db.add(agent)
+    if payload.enforcement.sandbox == "none" and not unsandboxed_ok:
+        agent.schedulable = False
     elif agent.resource_group_id != group.id:
         raise Conflict(_("This agent id is registered in another resource group."))
     agent.status = AgentStatus.ALIVE
@@ -199,9 +207,14 @@ def enforcement_notices(db: Session) -> list[str]:
     notices = []
     for agent in db.scalars(select(Agent).where(Agent.status == AgentStatus.ALIVE)):
         enforcement = agent.enforcement or {}
-        if enforcement.get("sandbox") == "none":
+        if enforcement.get("sandbox") == "none" and agent.schedulable:
             notices.append(
                 _("Agent %(id)s runs sessions without a sandbox: install bubblewrap there.")
+                % {"id": agent.id}
+            )
+        elif enforcement.get("sandbox") == "none":
+            notices.append(
+                _("Agent %(id)s has no sandbox and gets no sessions: install bubblewrap there.")
                 % {"id": agent.id}
             )
         if enforcement.get("cgroups") == "none":

@@ -58,7 +58,7 @@ AgentGroup = Annotated[ResourceGroup, Depends(agent_group)]
 def register(
     body: AgentRegister, group: AgentGroup, db: DbDep, settings: SettingsDep, request: Request
 ) -> RegisterReply:
-    agent = agents.register(db, group=group, payload=body)
+    agent = agents.register(db, group=group, payload=body, unsandboxed_ok=settings.loopback_only)
     request.app.state.scheduler.wake()
     return RegisterReply(
         agent_id=agent.id,
