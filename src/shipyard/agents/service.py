@@ -223,3 +223,13 @@ def enforcement_notices(db: Session) -> list[str]:
                 % {"id": agent.id}
             )
     return notices
+
+
+def largest_capacity(db: Session, group_id: uuid.UUID) -> ResourceSlots:
+    """Per slot, the most any agent of the group offers (what one session could ever get)."""
+    capacities = [
+        agent.capacity_slots
+        for agent in db.scalars(select(Agent).where(Agent.resource_group_id == group_id))
+    ]
+    slots = {slot for capacity in capacities for slot in capacity}
+    return ResourceSlots({slot: max(c[slot] for c in capacities) for slot in slots})

@@ -5,40 +5,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shipyard.agents import service as agents
-from shipyard.agents.models import Agent, ResourceGroup
 from shipyard.api.deps import DbDep
 from shipyard.api.errors import status_of
-from shipyard.environments import service as environments
-from shipyard.environments.models import Environment
-from shipyard.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, ShipyardError
-from shipyard.i18n import _, ngettext
-from shipyard.projects.models import Project
+from shipyard.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from shipyard.i18n import _
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED, ComputeSession, SessionStatus, SessionType
 from shipyard.sessions.presenter import present
-from shipyard.sessions.schemas import FitReport, SessionCreate, SessionPublic
-from shipyard.slots import UNLIMITED, ResourceSlots, humanize, parse_amount
+from shipyard.sessions.schemas import SessionPublic
+from shipyard.slots import ResourceSlots, humanize
 from shipyard.web.deps import CurrentViewer, Viewer
-from shipyard.web.forms import LongText, ShortText
 from shipyard.web.htmx import is_htmx, render
+from shipyard.web.launcher import (
+    LaunchFormDep,
+    amount_text,
+    field_of,
+    fit_of,
+    launcher_context,
+)
 
 router = APIRouter(prefix="/sessions")
 
-GIB = Decimal(2**30)
 LOG_POLL = "every 2s"
-# Beyond these no agent could ever help; stops absurd input before any arithmetic on it.
-LARGEST_INPUT = {"cpu": Decimal(10**6), "mem": Decimal(2**32), "gpus": Decimal(4096)}
-SLOT_FIELDS = {"cpu": "cpu", "mem": "mem", "cuda.device": "gpus"}
 BADGES = {
     SessionStatus.PENDING: "bg-yellow-lt",
     SessionStatus.SCHEDULED: "bg-azure-lt",
@@ -49,102 +43,6 @@ BADGES = {
     SessionStatus.ERROR: "bg-red-lt",
     SessionStatus.CANCELLED: "bg-secondary-lt",
 }
-
-
-@dataclass(frozen=True)
-class LaunchForm:
-    """What the user typed into the launcher, kept as text so a refusal can show it again."""
-
-    environment: str = ""
-    type: str = SessionType.BATCH.value
-    command: str = ""
-    cpu: str = "1"
-    mem: str = "1"  # GiB
-    gpus: str = "0"
-    project: str = ""
-    resource_group: str = ""
-    name: str = ""
-
-    def spec(self) -> SessionCreate:
-        """The service's request; InvalidInput whose details.field names the bad field."""
-        if not self.environment:
-            raise InvalidInput(_("Choose an environment."), details={"field": "environment"})
-        resources = {
-            "cpu": _plain(_amount(self.cpu, "cpu")),
-            "mem": str(int(_amount(self.mem, "mem") * GIB)),
-        }
-        gpus = _amount(self.gpus, "gpus")
-        if gpus:
-            resources["cuda.device"] = _plain(gpus)
-        try:
-            return SessionCreate(
-                environment=self.environment,
-                type=_session_type(self.type),
-                command=self.command,
-                resources=resources,
-                project=self.project or None,
-                resource_group=self.resource_group or None,
-                name=self.name.strip() or None,
-            )
-        except ValidationError as exc:
-            raise InvalidInput(
-                _("A name starts with a letter or digit and holds only letters, digits, . _ -"),
-                details={"field": "name"},
-            ) from exc
-
-
-def _amount(text: str, name: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        raise InvalidInput(_("Enter a number, for example 1 or 0.5."), details={"field": name})
-    if value < 0:
-        raise InvalidInput(_("Enter zero or more."), details={"field": name})
-    if value > LARGEST_INPUT[name]:
-        raise InvalidInput(_("That is more than any agent could have."), details={"field": name})
-    if name == "gpus" and value != value.to_integral_value():
-        raise InvalidInput(_("Enter a whole number of GPUs."), details={"field": name})
-    return value
-
-
-def _session_type(text: str) -> SessionType:
-    try:
-        return SessionType(text)
-    except ValueError as exc:
-        raise InvalidInput(_("Choose batch or interactive."), details={"field": "type"}) from exc
-
-
-def _plain(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
-def launch_form(
-    environment: ShortText = "",
-    type: ShortText = SessionType.BATCH.value,
-    command: LongText = "",
-    cpu: ShortText = "1",
-    mem: ShortText = "1",
-    gpus: ShortText = "0",
-    project: ShortText = "",
-    resource_group: ShortText = "",
-    name: ShortText = "",
-) -> LaunchForm:
-    return LaunchForm(environment, type, command, cpu, mem, gpus, project, resource_group, name)
-
-
-LaunchFormDep = Annotated[LaunchForm, Depends(launch_form)]
-
-
-def field_of(exc: ShipyardError) -> str:
-    """Which launcher field a refusal is about ("form" when it concerns the whole request)."""
-    details = exc.details if isinstance(exc.details, dict) else {}
-    if "field" in details:
-        return str(details["field"])
-    if "slot" in details:
-        return SLOT_FIELDS.get(str(details["slot"]), "resources")
-    return "form"
 
 
 # The list ------------------------------------------------------------------------------
@@ -164,7 +62,7 @@ def resources_text(amounts: Mapping[str, str]) -> str:
     if slots["mem"]:
         parts.append(humanize("mem", slots["mem"]))
     if slots["cuda.device"]:
-        parts.append(_amount_text("cuda.device", slots["cuda.device"]))
+        parts.append(amount_text("cuda.device", slots["cuda.device"]))
     return " · ".join(parts)
 
 
@@ -231,171 +129,6 @@ def list_page(request: Request, viewer: CurrentViewer, db: DbDep, all: bool = Fa
 
 
 # The launcher --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Slider:
-    """A resource's slider and number box: the slider ends at what the user may still use."""
-
-    field: str
-    label: str
-    value: str
-    maximum: str
-    step: str
-    hint: str
-
-
-@dataclass(frozen=True)
-class Fit:
-    report: FitReport | None = None
-    error: str | None = None
-
-
-def fit_of(db: Session, viewer: Viewer, form: LaunchForm) -> Fit:
-    try:
-        return Fit(report=sessions.check_fit(db, user=viewer.user, spec=form.spec()))
-    except ShipyardError as exc:
-        return Fit(error=exc.message)
-
-
-def largest_agent(db: Session, group: ResourceGroup | None) -> ResourceSlots:
-    """Per slot, the most any agent of the group has: the slider's end when no limit applies."""
-    if group is None:
-        return ResourceSlots()
-    capacities = [
-        agent.capacity_slots
-        for agent in db.scalars(select(Agent).where(Agent.resource_group_id == group.id))
-    ]
-    slots = {slot for capacity in capacities for slot in capacity}
-    return ResourceSlots({slot: max(c[slot] for c in capacities) for slot in slots})
-
-
-def _amount_text(slot: str, value: Decimal) -> str:
-    shown = humanize(slot, value)
-    if slot == "cpu":
-        return ngettext("%(n)s core", "%(n)s cores", 1 if value == 1 else 2) % {"n": shown}
-    if slot == "cuda.device":
-        return ngettext("%(n)s GPU", "%(n)s GPUs", 1 if value == 1 else 2) % {"n": shown}
-    return shown
-
-
-def slider(
-    name: str, slot: str, value: str, *, report: FitReport | None, largest: ResourceSlots
-) -> Slider:
-    remaining = report.remaining if report else {}
-    left = min(
-        (parse_amount(slot, amounts[slot]) for amounts in remaining.values() if slot in amounts),
-        default=UNLIMITED,
-    )
-    end = left if left != UNLIMITED else largest[slot]
-    scale = GIB if slot == "mem" else Decimal(1)
-    maximum = (end / scale).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    labels = {"cpu": _("CPU cores"), "mem": _("Memory (GiB)"), "gpus": _("GPUs")}
-    step = "1" if name == "gpus" else "0.5"
-    hint = _slider_hint(_amount_text(slot, end), limited=left != UNLIMITED, some=bool(end))
-    return Slider(name, labels[name], value, _plain(maximum), step, hint)
-
-
-def _slider_hint(amount: str, *, limited: bool, some: bool) -> str:
-    if limited:
-        return _("Up to %(amount)s: what your limits still allow.") % {"amount": amount}
-    if some:
-        return _("Up to %(amount)s: no limit applies; the largest agent has that.") % {
-            "amount": amount
-        }
-    return _("None available in this resource group.")
-
-
-def _choose_project(viewer: Viewer, wanted: str) -> Project | None:
-    for project in viewer.projects:
-        if wanted in (str(project.id), project.name):
-            return project
-    return viewer.current_project
-
-
-def _choose_group(groups: list[ResourceGroup], wanted: str) -> ResourceGroup | None:
-    for group in groups:
-        if group.name == wanted:
-            return group
-    return groups[0] if groups else None
-
-
-@dataclass(frozen=True)
-class Chosen:
-    """The form with a project the viewer is in and a group that project may use."""
-
-    form: LaunchForm
-    groups: list[ResourceGroup]
-    group: ResourceGroup | None
-
-
-def place(db: Session, viewer: Viewer, form: LaunchForm) -> Chosen:
-    project = _choose_project(viewer, form.project)
-    groups = agents.groups_of_project(db, project.id) if project else []
-    group = _choose_group(groups, form.resource_group)
-    chosen = replace(
-        form,
-        project=str(project.id) if project else "",
-        resource_group=group.name if group else "",
-    )
-    return Chosen(chosen, groups, group)
-
-
-def sliders(db: Session, viewer: Viewer, where: Chosen, fit: Fit) -> list[Slider]:
-    report = fit.report
-    if report is None:  # the request itself is wrong; the limits still bound the sliders
-        spec = SessionCreate(
-            project=where.form.project or None, resource_group=where.form.resource_group or None
-        )
-        report = check_fit_or_none(db, viewer, spec)
-    largest = largest_agent(db, where.group)
-    values = {"cpu": where.form.cpu, "mem": where.form.mem, "gpus": where.form.gpus}
-    return [
-        slider(name, slot, values[name], report=report, largest=largest)
-        for slot, name in SLOT_FIELDS.items()
-    ]
-
-
-def check_fit_or_none(db: Session, viewer: Viewer, spec: SessionCreate) -> FitReport | None:
-    try:
-        return sessions.check_fit(db, user=viewer.user, spec=spec)
-    except ShipyardError:
-        return None
-
-
-def launcher_context(
-    db: Session,
-    viewer: Viewer,
-    form: LaunchForm | None = None,
-    *,
-    errors: Mapping[str, str] | None = None,
-    fresh: bool = False,
-) -> dict[str, Any]:
-    """Everything _launcher.html shows, for what the user typed so far (or the defaults)."""
-    envs = environments.list_enabled(db)
-    where = place(db, viewer, form or LaunchForm(environment=_default_environment(envs)))
-    env = next((e for e in envs if e.name == where.form.environment), None)
-    terminal = env is None or environments.TERMINAL in env.apps
-    if not terminal:
-        where = replace(where, form=replace(where.form, type=SessionType.BATCH.value))
-    fit = fit_of(db, viewer, where.form)
-    return {
-        "form": where.form,
-        "errors": dict(errors or {}),
-        "fresh": fresh,
-        "environments": envs,
-        "terminal": terminal,
-        "groups": where.groups,
-        "sliders": sliders(db, viewer, where, fit),
-        "fit": fit,
-    }
-
-
-def _default_environment(envs: list[Environment]) -> str:
-    names = [env.name for env in envs]
-    if environments.DEFAULT_ENVIRONMENT in names:
-        return environments.DEFAULT_ENVIRONMENT
-    return names[0] if names else ""
 
 
 @router.get("/launcher")
