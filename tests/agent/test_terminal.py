@@ -87,8 +87,15 @@ def test_terminating_hangs_up_the_shell_and_closes_clients(
 
         read_to_end(terminal)
     status = wait_exited(runtime, shell)
-    # SIGHUP ended it, as a closed terminal does; not the SIGKILL after the grace period.
-    assert (status.exit_code, status.error) == (129, "killed by signal 1")
+    # SIGHUP ends it, as a closed terminal does, well before the 30 s grace period. Under heavy
+    # load the hang-up can reach bwrap's monitor first (see ProcessRuntime.terminate), which then
+    # takes the shell down with SIGKILL: ended by the hang-up all the same, not by the grace.
+    assert (status.exit_code, status.error) in {
+        (129, "killed by signal 1"),
+        (137, "killed by signal 9"),
+    }
+    assert status.finished_at is not None
+    assert (status.finished_at - status.started_at).total_seconds() < 30
     with pytest.raises(SessionStateError, match="has ended"):
         runtime.terminal_socket(shell)
 
