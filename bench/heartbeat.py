@@ -18,21 +18,16 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
-from common import ms
+from common import BenchFailed, ms, shipyard_process
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -50,10 +45,6 @@ TARGETS = {  # DESIGN §11
     "manager_cpu_percent_max": 25,
     "errors_max": 0,
 }
-
-
-class BenchFailed(Exception):
-    """The manager did not start or a setup request failed; the run is void."""
 
 
 @dataclass
@@ -87,53 +78,6 @@ def seed(settings: Settings, database: Database) -> str:
     with database.session() as db:
         raw, _token = agents.create_agent_token(db, group_name=DEFAULT_GROUP)
     return raw
-
-
-@contextmanager
-def manager_process(settings: Settings) -> Iterator[tuple[str, int]]:
-    """`shipyard manager` on the seeded database; yields its base URL and process id."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "SHIPYARD_DATA_DIR": str(settings.data_dir)}
-    if settings.database_url:
-        env["SHIPYARD_DATABASE_URL"] = settings.database_url
-    command = [str(Path(sys.executable).parent / "shipyard"), "manager", "--port", str(port)]
-    log_path = settings.data_dir / "manager.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_ready(base_url, process, log_path)
-        yield base_url, process.pid
-    except Exception:
-        note(f"`shipyard manager` log ends:\n{log_tail(log_path)}")
-        raise
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise BenchFailed(
-        f"`shipyard manager` did not become ready; its log ends:\n{log_tail(log_path)}"
-    )
-
-
-def log_tail(log_path: Path) -> str:
-    return log_path.read_text(errors="replace")[-2000:]
 
 
 def agent_ids(count: int) -> list[str]:
@@ -294,7 +238,12 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         token = seed(settings, database)
     finally:
         database.dispose()
-    with manager_process(settings) as (base_url, pid):
+    env = {**os.environ, "SHIPYARD_DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:
+        env["SHIPYARD_DATABASE_URL"] = settings.database_url
+    log_path = settings.data_dir / "manager.log"
+    with shipyard_process(["manager"], env=env, log_path=log_path) as (base_url, process):
+        pid = process.pid
         note(f"`shipyard manager` (pid {pid}) on {base_url}")
         result = asyncio.run(drive(base_url, token, pid, args))
     met = {

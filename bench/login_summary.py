@@ -17,10 +17,8 @@ import argparse
 import json
 import os
 import re
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +32,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from common import StatementCounter, ms
+from common import BenchFailed, StatementCounter, ms, shipyard_process
 from sqlalchemy import text
 
 from shipyard import bootstrap
@@ -56,10 +54,6 @@ TARGETS = {  # DESIGN §11
     "summary_p99_ms_max": 60,
     "summary_statements_max": 15,
 }
-
-
-class BenchFailed(Exception):
-    """A request did not answer as a working console would; the run is void."""
 
 
 def note(message: str) -> None:
@@ -163,34 +157,12 @@ def parallel_logins(base_url: str, users: list[tuple[str, str]], n: int) -> floa
     return n / (time.perf_counter() - started)
 
 
-@contextmanager
-def manager_process(settings: Settings) -> Iterator[str]:
-    """`shipyard manager` on the seeded database in its own process: no shared GIL with us."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def manager_env(settings: Settings) -> dict[str, str]:
+    """`shipyard manager` on the seeded database, in its own process (no shared GIL)."""
     env = {**os.environ, "SHIPYARD_DATA_DIR": str(settings.data_dir)}
     if settings.database_url:
         env["SHIPYARD_DATABASE_URL"] = settings.database_url
-    command = [str(Path(sys.executable).parent / "shipyard"), "manager", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise BenchFailed("`shipyard manager` did not become ready")
-        yield base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
+    return env
 
 
 def bench_logins(
@@ -251,7 +223,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
             note(f"serving on {base_url}; {args.logins} logins, {args.renders} renders")
             logins = bench_logins(base_url, users, counter, args.logins)
             summary = bench_summary(base_url, users[0], counter, args.renders)
-        with manager_process(settings) as base_url:
+        with shipyard_process(["manager"], env=manager_env(settings)) as (base_url, _process):
             note("4 clients against `shipyard manager` in its own process")
             logins["per_second_4_clients_server_process"] = round(
                 parallel_logins(base_url, users, args.logins), 1

@@ -17,18 +17,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from common import free_port, ms
+from common import BenchFailed, ms, shipyard_process
 from websockets.asyncio.client import connect
 
 PASSWORD = "Bench-pass-1!"
@@ -37,44 +34,8 @@ TARGET_P50_MS = 150
 JUPYTERHUB_LOCAL_SPAWN_MS = 4700  # DESIGN §11, measured on this machine class
 
 
-class BenchFailed(Exception):
-    pass
-
-
 def note(message: str) -> None:
     print(f"spawn: {message}", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def shipyard_up(data_dir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "SHIPYARD_ADMIN_PASSWORD": PASSWORD}
-    command = [str(Path(sys.executable).parent / "shipyard"), "up", "--data-dir", str(data_dir)]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise BenchFailed("`shipyard up` did not become ready")
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def login(client: httpx.Client) -> str:
@@ -160,7 +121,9 @@ def bare_bwrap(n: int) -> list[float]:
 
 def run(n: int, data_dir: Path) -> dict[str, Any]:
     floor = bare_bwrap(n)
-    with shipyard_up(data_dir) as base, httpx.Client(base_url=base, timeout=30) as client:
+    env = {**os.environ, "SHIPYARD_ADMIN_PASSWORD": PASSWORD}
+    up = shipyard_process(["up", "--data-dir", str(data_dir)], env=env)
+    with up as (base, _process), httpx.Client(base_url=base, timeout=30) as client:
         csrf = login(client)
         cookie = client.cookies["shipyard_session"]
         wait_agent(client, csrf)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -24,7 +25,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@cache
 def head_revision() -> str:
+    """The newest revision shipped in this package (read once: /readyz asks often)."""
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
     return head
