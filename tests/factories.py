@@ -22,6 +22,10 @@ from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionType
 from shipyard.sessions.schemas import SessionCreate
 from shipyard.slots import ResourceSlots
+from shipyard.storage import service as folders
+from shipyard.storage import sharing
+from shipyard.storage.models import Folder, Perm
+from shipyard.storage.schemas import FolderCreate
 from shipyard.users import service as users
 from shipyard.users.models import Role, User
 
@@ -131,6 +135,22 @@ class Factory:
             db.merge(user).resource_policy_id = policy.id
             db.commit()
         return policy
+
+
+    def folder(self, owner: User, *, name: str | None = None, project: str | None = None) -> Folder:
+        """A folder with its directory on the local storage host."""
+        spec = FolderCreate(name=name or f"folder-{next(_sequence)}", project=project)
+        with self.database.session() as db:
+            access = folders.create_folder(db, self.settings, user=db.merge(owner), spec=spec)
+            return access.folder
+
+    def share(self, folder: Folder, owner: User, invitee: Account, perm: Perm) -> None:
+        """Invite and accept: `invitee` gets `perm` on the owner's folder."""
+        with self.database.session() as db:
+            invitation = sharing.invite(
+                db, user=db.merge(owner), ref=str(folder.id), email=invitee.email, perm=perm
+            )
+            sharing.accept(db, user=db.merge(invitee.user), invitation_id=invitation.id)
 
 
 def watching_loop(database: Database) -> SchedulerLoop:

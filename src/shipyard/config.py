@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,20 @@ def default_data_dir() -> Path:
     """The per-user data dir (XDG), used when neither file nor env names one."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "shipyard"
+
+
+class StorageHostConfig(BaseModel):
+    """A storage host: a directory on the manager, and where agents see the same directory.
+
+    A shared filesystem (NFS, CephFS) mounted on the manager and on every agent is the usual
+    production host; `agent_path` is needed only where agents mount it somewhere else.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    agent_path: Path | None = None
+    description: str = ""
 
 
 class Settings(BaseSettings):
@@ -58,6 +72,15 @@ class Settings(BaseSettings):
     agent_lost_seconds: float = Field(default=30.0, gt=0)
     scheduler_tick_seconds: float = Field(default=2.0, gt=0)
     environment_dirs: list[Path] = Field(default_factory=list)
+
+    # Storage hosts by name; "local" (under the data dir) exists unless configured otherwise.
+    storage_hosts: dict[str, StorageHostConfig] = Field(default_factory=dict)
+    default_storage_host: str = "local"
+    # Files the manager writes into folders belong to this uid/gid when it runs as root, so
+    # sessions (which agents run as the same unprivileged uid) can change them.
+    storage_owner_uid: int = Field(default=65534, ge=0)
+    storage_owner_gid: int = Field(default=65534, ge=0)
+    upload_expiry_hours: int = Field(default=24, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@ from shipyard.policies.models import ResourcePolicy
 from shipyard.projects.models import Project, ProjectMember
 from shipyard.scheduler.models import Usage
 from shipyard.sessions.models import ComputeSession
+from shipyard.storage.models import Folder, FolderInvitation, FolderPermission, Upload
 from shipyard.users.models import User
 
 __all__ = [
@@ -19,12 +20,16 @@ __all__ = [
     "Base",
     "ComputeSession",
     "Environment",
+    "Folder",
+    "FolderInvitation",
+    "FolderPermission",
     "LoginFailure",
     "Project",
     "ProjectMember",
     "ResourceGroup",
     "ResourceGroupProject",
     "ResourcePolicy",
+    "Upload",
     "Usage",
     "User",
     "WebSession",

@@ -81,3 +81,12 @@ def create_project(db: Session, *, name: str, description: str = "") -> Project:
     agents.allow_project(db, group=agents.default_group(db), project=project)
     db.commit()
     return project
+
+
+def member_role(db: Session, *, project: Project, user: User) -> MemberRole | None:
+    """The user's role in the project, None when not a member."""
+    return db.scalar(
+        select(ProjectMember.role).where(
+            ProjectMember.project_id == project.id, ProjectMember.user_id == user.id
+        )
+    )

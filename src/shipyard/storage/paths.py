@@ -46,9 +46,14 @@ _ENCODED_SEPARATORS = ("%2e", "%2f", "%5c", "%00")
 
 @dataclass(frozen=True)
 class FolderRoot:
-    """A folder's directory on the host: absolute and existing (it may itself be a link)."""
+    """A folder's directory on the host: absolute and existing (it may itself be a link).
+
+    `owner` (uid, gid), when given, is who new files and folders are handed to: the manager
+    runs as root, sessions as an unprivileged uid that must be able to change them.
+    """
 
     path: Path
+    owner: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if not self.path.is_absolute() or not self.path.is_dir():
@@ -263,10 +268,16 @@ def open_read(root: FolderRoot, relative: str) -> BinaryIO:
     return cast(BinaryIO, open(fd, "rb"))
 
 
+def _hand_over(root: FolderRoot, fd: int, name: str) -> None:
+    if root.owner is not None:
+        os.chown(name, *root.owner, dir_fd=fd, follow_symlinks=False)
+
+
 def mkdir(root: FolderRoot, relative: str) -> None:
     """Create one folder; its parent must exist."""
     with _parent(root, relative) as (fd, name), _translated():
         os.mkdir(name, dir_fd=fd)
+        _hand_over(root, fd, name)
 
 
 def _exists(fd: int, name: str) -> bool:
@@ -315,7 +326,10 @@ def create_temp(root: FolderRoot, relative_dir: str) -> tuple[int, str]:
     """
     name = TEMP_PREFIX + secrets.token_hex(12)
     with _dir(root, clean(relative_dir).parts) as dir_fd, _translated():
-        return os.open(name, _TEMP_FLAGS, 0o644, dir_fd=dir_fd), name
+        fd = os.open(name, _TEMP_FLAGS, 0o644, dir_fd=dir_fd)
+        if root.owner is not None:
+            os.fchown(fd, *root.owner)
+        return fd, name
 
 
 def _temp_name(name: str) -> str:
@@ -341,9 +355,12 @@ def commit_temp(
             os.fsync(fd)
         finally:
             os.close(fd)
-        if not replace and _exists(dir_fd, final.name):
-            raise FileExistsError(final.name)
-        os.rename(temp, final.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        if replace:
+            os.rename(temp, final.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        else:
+            # link() refuses an existing name atomically, unlike a check before rename().
+            os.link(temp, final.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+            os.unlink(temp, dir_fd=dir_fd)
         os.fsync(dir_fd)
 
 

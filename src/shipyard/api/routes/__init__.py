@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shipyard.api.routes import admin, auth, catalog, me, sessions, system
+from shipyard.api.routes import admin, auth, catalog, folders, invitations, me, sessions, system
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, me, system, sessions, catalog, admin):
+for module in (auth, me, system, sessions, folders, invitations, catalog, admin):
     router.include_router(module.router)

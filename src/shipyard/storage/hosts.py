@@ -1,0 +1,153 @@
+"""Storage hosts: where folders live on disk, as the manager and as the agents see them.
+
+A folder's directory is `<host path>/<folder id hex>`. Deleted folders are first renamed into
+`<host path>/.trash/` (one atomic step, so the name is free at once) and removed from there
+in the background; `sweep_trash` finishes what a restart interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat as st
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipyard.config import Settings
+from shipyard.errors import NotFound
+from shipyard.i18n import _
+from shipyard.storage.models import Folder
+from shipyard.storage.paths import TEMP_PREFIX, FolderRoot
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+TRASH = ".trash"
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    path: Path
+    agent_path: Path
+    description: str
+
+
+def hosts(settings: Settings) -> dict[str, Host]:
+    """Every configured host; "local" (under the data dir) unless the config defines it."""
+    found = {
+        name: Host(
+            name=name,
+            path=config.path,
+            agent_path=config.agent_path or config.path,
+            description=config.description,
+        )
+        for name, config in settings.storage_hosts.items()
+    }
+    if LOCAL not in found:
+        local = (settings.data_dir / "storage").absolute()
+        found[LOCAL] = Host(
+            name=LOCAL, path=local, agent_path=local, description=_("Local disk of the manager")
+        )
+    return found
+
+
+def host(settings: Settings, name: str) -> Host:
+    found = hosts(settings).get(name)
+    if found is None:
+        raise NotFound(
+            _("No such storage host: %(name)s.") % {"name": name}, details={"field": "host"}
+        )
+    return found
+
+
+def owner(settings: Settings) -> tuple[int, int] | None:
+    """Who new files belong to: the sessions' uid when the manager runs as root."""
+    if os.geteuid() != 0:
+        return None
+    return settings.storage_owner_uid, settings.storage_owner_gid
+
+
+def directory(settings: Settings, folder: Folder) -> Path:
+    return host(settings, folder.host).path / folder.directory_name
+
+
+def agent_directory(settings: Settings, folder: Folder) -> Path:
+    return host(settings, folder.host).agent_path / folder.directory_name
+
+
+def root(settings: Settings, folder: Folder) -> FolderRoot:
+    """The folder's directory for path operations; a vanished directory is a `NotFound`."""
+    path = directory(settings, folder)
+    if not path.is_dir():
+        log.error("folder %s: directory %s is missing", folder.id, path)
+        raise NotFound(_("The folder's storage is not available right now."))
+    return FolderRoot(path, owner=owner(settings))
+
+
+def create_directory(settings: Settings, folder: Folder) -> None:
+    path = directory(settings, folder)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    path.mkdir(mode=0o755)
+    handed = owner(settings)
+    if handed is not None:
+        os.chown(path, *handed)
+
+
+def measure(path: Path) -> int:
+    """Bytes in regular files under `path`, links not followed; uploads in progress excluded."""
+    total = 0
+    pending = [path]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    info = entry.stat(follow_symlinks=False)
+                    if st.S_ISDIR(info.st_mode):
+                        pending.append(Path(entry.path))
+                    elif st.S_ISREG(info.st_mode) and not entry.name.startswith(TEMP_PREFIX):
+                        total += info.st_size
+        except FileNotFoundError:
+            continue  # removed while we looked
+    return total
+
+
+def free_bytes(settings: Settings, name: str) -> int | None:
+    path = host(settings, name).path
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
+
+
+def trash(settings: Settings, folder: Folder) -> None:
+    """Take a deleted folder's directory out of sight now and remove it in the background."""
+    path = directory(settings, folder)
+    bin_ = path.parent / TRASH
+    bin_.mkdir(mode=0o700, exist_ok=True)
+    target = bin_ / f"{folder.directory_name}-{time.time_ns()}"
+    try:
+        path.rename(target)
+    except FileNotFoundError:
+        return
+    _remove_later(target)
+
+
+def _remove_later(path: Path) -> None:
+    def remove() -> None:
+        shutil.rmtree(path, ignore_errors=True)
+
+    threading.Thread(target=remove, name="shipyard-trash", daemon=True).start()
+
+
+def sweep_trash(settings: Settings) -> None:
+    """Remove what earlier processes moved to the trash but did not finish removing."""
+    for found in hosts(settings).values():
+        bin_ = found.path / TRASH
+        if bin_.is_dir():
+            for entry in bin_.iterdir():
+                _remove_later(entry)

@@ -1,0 +1,340 @@
+"""Folders: create, list, rename, delete, and how full they are against their limits."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import String, cast, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shipyard.config import Settings
+from shipyard.db import utcnow
+from shipyard.errors import Conflict, NotFound, PermissionDenied, QuotaExceeded
+from shipyard.i18n import _
+from shipyard.policies import service as policies
+from shipyard.policies.models import PolicyKind
+from shipyard.projects import service as projects
+from shipyard.projects.models import Project
+from shipyard.sessions.models import FINISHED, ComputeSession
+from shipyard.storage import access as acl
+from shipyard.storage import hosts
+from shipyard.storage.access import Access, Action, Via
+from shipyard.storage.models import Folder, FolderPermission, Upload
+from shipyard.storage.schemas import FolderCreate, FolderPublic
+from shipyard.users.models import User
+
+log = logging.getLogger(__name__)
+
+USAGE_MAX_AGE = timedelta(seconds=30)
+
+
+def folder_info(db: Session, settings: Settings, *, user: User, ref: str) -> Access:
+    """One folder as the user sees it, its usage measured if they may see inside."""
+    access = acl.resolve(db, user, ref)
+    if access.can(Action.LIST):
+        refresh_usage(db, settings, access.folder)
+    return access
+
+
+def list_folders(db: Session, settings: Settings, *, user: User) -> list[Access]:
+    """The user's folders, with usage no older than `USAGE_MAX_AGE`."""
+    found = acl.accessible(db, user)
+    for access in found:
+        refresh_usage(db, settings, access.folder)
+    return found
+
+
+def all_folders(db: Session, *, admin: User) -> list[Access]:
+    """Every folder, for an administrator's overview (metadata only)."""
+    mine = {access.folder.id: access for access in acl.accessible(db, admin)}
+    rows = db.execute(
+        select(Folder, func.coalesce(User.email, Project.name))
+        .outerjoin(User, User.id == Folder.owner_user_id)
+        .outerjoin(Project, Project.id == Folder.owner_project_id)
+        .order_by(Folder.name)
+    )
+    return [
+        mine.get(folder.id)
+        or Access(
+            folder=folder, level=acl.Level.ADMIN, via=Via.ADMIN, name=folder.name, owner_label=owner
+        )
+        for folder, owner in rows
+    ]
+
+
+def own_folder_count(db: Session, user: User) -> int:
+    return db.scalar(select(func.count()).where(Folder.owner_user_id == user.id)) or 0
+
+
+def max_folder_count(db: Session, user: User) -> int | None:
+    return policies.policy_of_user(db, user).max_folder_count
+
+
+def size_limit(db: Session, folder: Folder) -> int | None:
+    """The folder's own limit, else its owner's policy's folder size; None: no limit."""
+    return size_limits(db, [folder])[folder.id]
+
+
+def size_limits(db: Session, folders: list[Folder]) -> dict[uuid.UUID, int | None]:
+    """`size_limit` for many folders in a constant number of statements."""
+    user_ids = {f.owner_user_id for f in folders if f.owner_user_id is not None}
+    project_ids = {f.owner_project_id for f in folders if f.owner_project_id is not None}
+    user_policy: dict[uuid.UUID, uuid.UUID | None] = {}
+    if user_ids:
+        query = select(User.id, User.resource_policy_id).where(User.id.in_(user_ids))
+        user_policy = {row[0]: row[1] for row in db.execute(query)}
+    project_policy: dict[uuid.UUID, uuid.UUID | None] = {}
+    if project_ids:
+        query = select(Project.id, Project.resource_policy_id).where(Project.id.in_(project_ids))
+        project_policy = {row[0]: row[1] for row in db.execute(query)}
+    by_user = policies.policies_by_id(db, PolicyKind.USER, {p for p in user_policy.values() if p})
+    by_project = policies.policies_by_id(
+        db, PolicyKind.PROJECT, {p for p in project_policy.values() if p}
+    )
+    limits: dict[uuid.UUID, int | None] = {}
+    for folder in folders:
+        if folder.max_size is not None:
+            limits[folder.id] = folder.max_size
+        elif folder.owner_user_id is not None:
+            policy = by_user.get(user_policy.get(folder.owner_user_id)) or by_user[None]
+            limits[folder.id] = policy.max_folder_size
+        elif folder.owner_project_id is not None:
+            policy = by_project.get(project_policy.get(folder.owner_project_id)) or by_project[None]
+            limits[folder.id] = policy.max_folder_size
+    return limits
+
+
+def refresh_usage(
+    db: Session, settings: Settings, folder: Folder, *, max_age: timedelta = USAGE_MAX_AGE
+) -> int:
+    """The folder's bytes on disk, measured again when the last figure is older than max_age.
+
+    Sessions write into folders directly, so only a measurement knows the truth.
+    """
+    now = utcnow()
+    if folder.used_measured_at is not None and now - folder.used_measured_at < max_age:
+        return folder.used_bytes
+    path = hosts.directory(settings, folder)
+    folder.used_bytes = hosts.measure(path) if path.is_dir() else 0
+    folder.used_measured_at = now
+    db.commit()
+    return folder.used_bytes
+
+
+def check_room(db: Session, settings: Settings, folder: Folder, *, adding: int) -> None:
+    """Refuse `adding` bytes that would take the folder over its limit.
+
+    Uploads in progress count with their whole declared length, so two uploads cannot
+    together pass a limit that each alone would fit.
+    """
+    limit = size_limit(db, folder)
+    if limit is None:
+        return
+    used = refresh_usage(db, settings, folder, max_age=timedelta(0))
+    reserved = db.scalar(
+        select(func.coalesce(func.sum(Upload.length), 0)).where(Upload.folder_id == folder.id)
+    )
+    if used + int(reserved or 0) + adding > limit:
+        raise QuotaExceeded(
+            _(
+                "This would take the folder over its size limit: %(used)s used and "
+                "%(reserved)s in other uploads of %(limit)s, and this needs %(adding)s."
+            )
+            % {
+                "used": human_bytes(used),
+                "reserved": human_bytes(int(reserved or 0)),
+                "limit": human_bytes(limit),
+                "adding": human_bytes(adding),
+            },
+            details={"limit": "folder_size", "max_size": limit, "used": used},
+        )
+
+
+def human_bytes(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _names_taken(db: Session, user: User) -> set[str]:
+    """The names of the user's own folders and of the shares they accepted."""
+    own = db.scalars(select(Folder.name).where(Folder.owner_user_id == user.id))
+    shared = db.scalars(
+        select(FolderPermission.mount_name).where(FolderPermission.user_id == user.id)
+    )
+    return set(own) | set(shared)
+
+
+def _lock_user(db: Session, user: User) -> None:
+    """Serialise one user's folder changes (count limit, names): PG row lock, SQLite write lock."""
+    db.execute(update(User).where(User.id == user.id).values(email=User.email))
+
+
+def create_folder(db: Session, settings: Settings, *, user: User, spec: FolderCreate) -> Access:
+    host = hosts.host(settings, spec.host or settings.default_storage_host)
+    if spec.project is not None:
+        return _create_project_folder(db, settings, user=user, spec=spec, host=host.name)
+    _lock_user(db, user)
+    if spec.name in _names_taken(db, user):
+        raise _name_taken(spec.name)
+    limit = max_folder_count(db, user)
+    if limit is not None and own_folder_count(db, user) >= limit:
+        raise QuotaExceeded(
+            _("You may have at most %(count)d folders; delete one first.") % {"count": limit},
+            details={"limit": "folder_count", "max_folder_count": limit},
+        )
+    folder = Folder(
+        name=spec.name,
+        host=host.name,
+        owner_user_id=user.id,
+        usage_mode=spec.usage_mode,
+        created_by=user.id,
+    )
+    _store(db, settings, folder)
+    return acl.access_to(db, user, folder)
+
+
+def _create_project_folder(
+    db: Session, settings: Settings, *, user: User, spec: FolderCreate, host: str
+) -> Access:
+    project = _project(db, user, spec.project or "")
+    role = projects.member_role(db, project=project, user=user)
+    if acl.project_level(user, role) is not acl.Level.OWNER:
+        raise PermissionDenied(_("Only the project's owners may create its folders."))
+    _lock_user(db, user)
+    taken = db.scalar(
+        select(func.count()).where(Folder.owner_project_id == project.id, Folder.name == spec.name)
+    )
+    if taken:
+        raise _name_taken(spec.name)
+    limit = policies.policy_of_project(db, project).max_folder_count
+    count = db.scalar(select(func.count()).where(Folder.owner_project_id == project.id)) or 0
+    if limit is not None and count >= limit:
+        raise QuotaExceeded(
+            _("Project %(project)s may have at most %(count)d folders.")
+            % {"project": project.name, "count": limit},
+            details={"limit": "project_folder_count", "max_folder_count": limit},
+        )
+    folder = Folder(
+        name=spec.name,
+        host=host,
+        owner_project_id=project.id,
+        usage_mode=spec.usage_mode,
+        created_by=user.id,
+    )
+    _store(db, settings, folder)
+    return acl.access_to(db, user, folder)
+
+
+def _project(db: Session, user: User, ref: str) -> Project:
+    for project in projects.projects_of(db, user):
+        if ref in (project.name, str(project.id)):
+            return project
+    raise NotFound(_("No such project: %(name)s.") % {"name": ref}, details={"field": "project"})
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(
+        _("You already have a folder called %(name)s.") % {"name": name},
+        details={"field": "name"},
+    )
+
+
+def _store(db: Session, settings: Settings, folder: Folder) -> None:
+    """Insert the row and make its directory; neither exists without the other."""
+    db.add(folder)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise _name_taken(folder.name) from None
+    hosts.create_directory(settings, folder)
+    try:
+        db.commit()
+    except BaseException:
+        hosts.trash(settings, folder)
+        raise
+
+
+def rename_folder(db: Session, *, user: User, ref: str, name: str) -> Access:
+    """The owner renames the folder; someone it is shared with renames their view of it."""
+    access = acl.resolve(db, user, ref)
+    if access.name == name:
+        return access
+    if access.via is Via.SHARED:
+        _lock_user(db, user)
+        if name in _names_taken(db, user):
+            raise _name_taken(name)
+        db.execute(
+            update(FolderPermission)
+            .where(
+                FolderPermission.folder_id == access.folder.id, FolderPermission.user_id == user.id
+            )
+            .values(mount_name=name)
+        )
+    else:
+        access.require(Action.MANAGE)
+        if access.via is Via.OWN and name in _names_taken(db, user):
+            raise _name_taken(name)
+        access.folder.name = name
+        try:
+            db.flush()
+        except IntegrityError:
+            db.rollback()
+            raise _name_taken(name) from None
+    db.commit()
+    return acl.access_to(db, user, db.get(Folder, access.folder.id) or access.folder)
+
+
+def delete_folder(db: Session, settings: Settings, *, user: User, ref: str) -> None:
+    """Delete a folder and everything in it; refused while a session uses it."""
+    access = acl.require(db, user, ref, Action.MANAGE)
+    folder = access.folder
+    in_use = db.scalars(
+        select(ComputeSession.name)
+        .where(
+            ComputeSession.status.not_in(FINISHED),
+            cast(ComputeSession.mounts, String).contains(str(folder.id)),
+        )
+        .limit(3)
+    ).all()
+    if in_use:
+        raise Conflict(
+            _("Sessions still use this folder: %(names)s. End them first.")
+            % {"names": ", ".join(in_use)},
+            details={"sessions": list(in_use)},
+        )
+    db.delete(folder)
+    db.commit()
+    hosts.trash(settings, folder)
+    log.info("folder %s (%s) deleted by %s", folder.id, folder.name, user.email)
+
+
+def present(db: Session, accesses: list[Access]) -> list[FolderPublic]:
+    limits = size_limits(db, [access.folder for access in accesses])
+    return [_public(access, limits[access.folder.id]) for access in accesses]
+
+
+def _public(access: Access, limit: int | None) -> FolderPublic:
+    folder = access.folder
+    return FolderPublic(
+        id=folder.id,
+        name=access.name,
+        folder_name=folder.name,
+        host=folder.host,
+        usage_mode=folder.usage_mode,
+        owner=access.owner_label,
+        ownership="user" if folder.owner_user_id is not None else "project",
+        via=access.via.value,
+        permission=access.perm,
+        shared_by=access.shared_by,
+        used_bytes=folder.used_bytes,
+        max_size=limit,
+        created_at=folder.created_at,
+    )

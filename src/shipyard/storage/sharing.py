@@ -1,0 +1,272 @@
+"""Sharing a folder by invitation: invite, accept or decline, cancel, change or revoke access.
+
+Only the owner of a user folder shares it (project folders are shared by project membership).
+An invitation names an active user by email; accepting it grants its permission under the
+folder's name, or under `<name>-<owner>` (then `-2`, `-3` ...) when the invitee already has a
+folder or share of that name, so every name a user sees, and mounts, stays unique.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from shipyard.db import utcnow
+from shipyard.errors import Conflict, InvalidInput, NotFound
+from shipyard.i18n import _
+from shipyard.storage import access as acl
+from shipyard.storage.access import Action, Via
+from shipyard.storage.models import (
+    Folder,
+    FolderInvitation,
+    FolderPermission,
+    InvitationState,
+    Perm,
+)
+from shipyard.storage.schemas import InvitationPublic, SharePublic
+from shipyard.users.models import User, UserStatus
+
+_MOUNT_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _owned_user_folder(db: Session, user: User, ref: str) -> Folder:
+    found = acl.require(db, user, ref, Action.INVITE)
+    if found.via is not Via.OWN:
+        raise InvalidInput(_("Project folders are shared through project membership."))
+    return found.folder
+
+
+def invite(db: Session, *, user: User, ref: str, email: str, perm: Perm) -> FolderInvitation:
+    folder = _owned_user_folder(db, user, ref)
+    invitee = db.scalar(
+        select(User).where(
+            func.lower(User.email) == email.strip().lower(), User.status == UserStatus.ACTIVE
+        )
+    )
+    if invitee is None:
+        raise NotFound(
+            _("No active user has the email address %(email)s.") % {"email": email},
+            details={"field": "email"},
+        )
+    if invitee.id == user.id:
+        raise InvalidInput(_("You own this folder already."), details={"field": "email"})
+    if _grant(db, folder.id, invitee.id) is not None:
+        raise Conflict(
+            _("%(email)s has access already; change the permission instead.")
+            % {"email": invitee.email},
+            details={"field": "email"},
+        )
+    if _pending(db, folder.id, invitee.id) is not None:
+        raise Conflict(
+            _("%(email)s has an invitation to this folder already.") % {"email": invitee.email},
+            details={"field": "email"},
+        )
+    invitation = FolderInvitation(
+        folder_id=folder.id, inviter_id=user.id, invitee_id=invitee.id, perm=perm
+    )
+    db.add(invitation)
+    db.commit()
+    return invitation
+
+
+def _grant(db: Session, folder_id: uuid.UUID, user_id: uuid.UUID) -> FolderPermission | None:
+    return db.get(FolderPermission, (folder_id, user_id))
+
+
+def _pending(db: Session, folder_id: uuid.UUID, user_id: uuid.UUID) -> FolderInvitation | None:
+    return db.scalar(
+        select(FolderInvitation).where(
+            FolderInvitation.folder_id == folder_id,
+            FolderInvitation.invitee_id == user_id,
+            FolderInvitation.state == InvitationState.PENDING,
+        )
+    )
+
+
+def _invitation_to(db: Session, user: User, invitation_id: uuid.UUID) -> FolderInvitation:
+    """A pending invitation addressed to this user from an active inviter, or NotFound."""
+    invitation = db.get(FolderInvitation, invitation_id)
+    if (
+        invitation is None
+        or invitation.invitee_id != user.id
+        or invitation.state is not InvitationState.PENDING
+        or not _active(db, invitation.inviter_id)
+    ):
+        raise _no_invitation()
+    return invitation
+
+
+def _active(db: Session, user_id: uuid.UUID) -> bool:
+    return db.scalar(select(User.status).where(User.id == user_id)) is UserStatus.ACTIVE
+
+
+def _no_invitation() -> NotFound:
+    return NotFound(_("This invitation is no longer open."), details={"field": "invitation"})
+
+
+def accept(db: Session, *, user: User, invitation_id: uuid.UUID) -> FolderPermission:
+    invitation = _invitation_to(db, user, invitation_id)
+    db.execute(update(User).where(User.id == user.id).values(email=User.email))  # name lock
+    folder = db.get(Folder, invitation.folder_id)
+    if folder is None:
+        raise _no_invitation()
+    owner = db.get(User, folder.owner_user_id) if folder.owner_user_id else None
+    grant = FolderPermission(
+        folder_id=folder.id,
+        user_id=user.id,
+        perm=invitation.perm,
+        mount_name=_free_name(db, user, folder.name, owner.email if owner else ""),
+        granted_by=invitation.inviter_id,
+    )
+    db.add(grant)
+    invitation.state = InvitationState.ACCEPTED
+    invitation.responded_at = utcnow()
+    db.commit()
+    return grant
+
+
+def _free_name(db: Session, user: User, name: str, owner_email: str) -> str:
+    own = set(db.scalars(select(Folder.name).where(Folder.owner_user_id == user.id)))
+    shared = db.scalars(
+        select(FolderPermission.mount_name).where(FolderPermission.user_id == user.id)
+    )
+    taken = own | set(shared)
+    if name not in taken:
+        return name
+    owner = _MOUNT_CHARS.sub("-", owner_email.split("@", 1)[0]).strip("-.") or "shared"
+    base = f"{name}-{owner}"[:60]
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
+
+
+def accepted_folder(db: Session, *, user: User, invitation_id: uuid.UUID) -> acl.Access:
+    """Accept an invitation; the folder as the user now sees it."""
+    grant = accept(db, user=user, invitation_id=invitation_id)
+    folder = db.get(Folder, grant.folder_id)
+    if folder is None:
+        raise _no_invitation()
+    return acl.access_to(db, user, folder)
+
+
+def decline(db: Session, *, user: User, invitation_id: uuid.UUID) -> None:
+    invitation = _invitation_to(db, user, invitation_id)
+    invitation.state = InvitationState.DECLINED
+    invitation.responded_at = utcnow()
+    db.commit()
+
+
+def cancel(db: Session, *, user: User, invitation_id: uuid.UUID) -> None:
+    """The inviter (the folder's owner) withdraws an invitation that is still pending."""
+    invitation = db.get(FolderInvitation, invitation_id)
+    if invitation is None or invitation.state is not InvitationState.PENDING:
+        raise _no_invitation()
+    folder = db.get(Folder, invitation.folder_id)
+    if folder is None or folder.owner_user_id != user.id:
+        raise _no_invitation()
+    invitation.state = InvitationState.CANCELED
+    invitation.responded_at = utcnow()
+    db.commit()
+
+
+def _grant_of(db: Session, folder: Folder, email: str) -> FolderPermission:
+    grant = db.scalar(
+        select(FolderPermission)
+        .join(User, User.id == FolderPermission.user_id)
+        .where(FolderPermission.folder_id == folder.id, func.lower(User.email) == email.lower())
+    )
+    if grant is None:
+        raise NotFound(
+            _("This folder is not shared with %(email)s.") % {"email": email},
+            details={"field": "email"},
+        )
+    return grant
+
+
+def change(db: Session, *, user: User, ref: str, email: str, perm: Perm) -> FolderPermission:
+    folder = _owned_user_folder(db, user, ref)
+    grant = _grant_of(db, folder, email)
+    grant.perm = perm
+    db.commit()
+    return grant
+
+
+def revoke(db: Session, *, user: User, ref: str, email: str) -> None:
+    folder = _owned_user_folder(db, user, ref)
+    db.delete(_grant_of(db, folder, email))
+    db.commit()
+
+
+def leave(db: Session, *, user: User, ref: str) -> None:
+    """Someone a folder is shared with gives their access up."""
+    found = acl.resolve(db, user, ref)
+    if found.via is not Via.SHARED:
+        raise InvalidInput(_("Only a folder shared with you can be left."))
+    db.delete(_grant(db, found.folder.id, user.id))
+    db.commit()
+
+
+@dataclass(frozen=True)
+class Shares:
+    shares: list[SharePublic]
+    pending: list[InvitationPublic]
+
+
+def shares_of(db: Session, *, user: User, ref: str) -> Shares:
+    """Who the folder is shared with, and the invitations still waiting for an answer."""
+    folder = _owned_user_folder(db, user, ref)
+    rows = db.execute(
+        select(FolderPermission, User.email)
+        .join(User, User.id == FolderPermission.user_id)
+        .where(FolderPermission.folder_id == folder.id)
+        .order_by(User.email)
+    )
+    shares = [
+        SharePublic(user=email, permission=grant.perm, since=grant.created_at)
+        for grant, email in rows
+    ]
+    pending = _invitations(
+        db,
+        FolderInvitation.folder_id == folder.id,
+        FolderInvitation.state == InvitationState.PENDING,
+    )
+    return Shares(shares=shares, pending=pending)
+
+
+def pending_for(db: Session, user: User) -> list[InvitationPublic]:
+    """Invitations waiting for this user's answer, newest first, from active inviters only."""
+    return _invitations(
+        db,
+        FolderInvitation.invitee_id == user.id,
+        FolderInvitation.state == InvitationState.PENDING,
+    )
+
+
+def _invitations(db: Session, *conditions: object) -> list[InvitationPublic]:
+    inviter, invitee = aliased(User), aliased(User)
+    rows = db.execute(
+        select(FolderInvitation, Folder.name, inviter.email, invitee.email)
+        .join(Folder, Folder.id == FolderInvitation.folder_id)
+        .join(inviter, inviter.id == FolderInvitation.inviter_id)
+        .join(invitee, invitee.id == FolderInvitation.invitee_id)
+        .where(*conditions, inviter.status == UserStatus.ACTIVE)  # type: ignore[arg-type]
+        .order_by(FolderInvitation.created_at.desc())
+    )
+    return [
+        InvitationPublic(
+            id=invitation.id,
+            folder_id=invitation.folder_id,
+            folder=folder_name,
+            inviter=inviter_email,
+            invitee=invitee_email,
+            permission=invitation.perm,
+            state=invitation.state,
+            created_at=invitation.created_at,
+        )
+        for invitation, folder_name, inviter_email, invitee_email in rows
+    ]
