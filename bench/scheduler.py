@@ -193,7 +193,7 @@ def seed_sessions(database: Database, members: list[Member], count: int) -> int:
         spec = SessionCreate(
             type=SessionType.BATCH, command="true", resources=mix[0], project=project.name
         )
-        template = sessions.create_session(db, owner=owner, spec=spec)
+        template = sessions.create_session(db, Settings(), owner=owner, spec=spec)
         if template.requested != ResourceSlots.from_json(mix[0]).to_json():
             raise BenchFailed("create_session stores requests differently from this bench")
         start = template.created_at

@@ -111,7 +111,7 @@ class Factory:
             resources["cuda.device"] = str(gpus)
         spec = SessionCreate(type=kind, command=command, resources=resources, project=project)
         with self.database.session() as db:
-            return sessions.create_session(db, owner=db.merge(owner), spec=spec)
+            return sessions.create_session(db, self.settings, owner=db.merge(owner), spec=spec)
 
     def user_policy(
         self,
@@ -135,7 +135,6 @@ class Factory:
             db.merge(user).resource_policy_id = policy.id
             db.commit()
         return policy
-
 
     def folder(self, owner: User, *, name: str | None = None, project: str | None = None) -> Folder:
         """A folder with its directory on the local storage host."""

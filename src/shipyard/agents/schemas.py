@@ -70,6 +70,8 @@ class HeartbeatReply(BaseModel):
 
 
 class DesiredMount(BaseModel):
+    """A folder to bind at /home/work/<name>; `source` is its path on the agent's host."""
+
     source: str
     name: str
     read_only: bool

@@ -6,6 +6,7 @@ import time
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shipyard.cli.client import ApiError, authed, call
@@ -37,6 +38,12 @@ def create(
     project: Annotated[str | None, typer.Option("--project")] = None,
     resource_group: Annotated[str | None, typer.Option("--resource-group")] = None,
     name: Annotated[str | None, typer.Option("--name")] = None,
+    mounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mount", help="a folder (name or id) to mount at /home/work/NAME, repeatable"
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="wait until it runs (batch: ends)")] = False,
     output: Output = OutputOption,
 ) -> None:
@@ -46,6 +53,7 @@ def create(
         "type": kind,
         "command": cmd,
         "resources": _resources(resources or []),
+        "mounts": mounts or [],
     }
     for key, value in (("project", project), ("resource_group", resource_group), ("name", name)):
         if value is not None:
@@ -157,3 +165,8 @@ def _show(session: dict[str, Any], output: Output) -> None:
     console.print(f"requests: {_slots(session['resources'])}", highlight=False)
     if session["exit_code"] is not None:
         console.print(f"exit:     {session['exit_code']}", highlight=False)
+    for index, mount in enumerate(session.get("mounts", [])):
+        label = "folders: " if index == 0 else "          "
+        mode = "ro" if mount["read_only"] else "rw"
+        line = f"{mount['name']} at /home/work/{mount['name']} ({mode})"
+        console.print(f"{label}{escape(line)}", highlight=False)

@@ -12,7 +12,7 @@ from shipyard.agents.models import ResourceGroup
 from shipyard.environments.models import Environment
 from shipyard.projects.models import Project
 from shipyard.sessions.models import ComputeSession
-from shipyard.sessions.schemas import SessionEvent, SessionPublic
+from shipyard.sessions.schemas import MountPublic, SessionEvent, SessionPublic
 from shipyard.users.models import User
 
 
@@ -43,9 +43,17 @@ def present(db: Session, sessions: Sequence[ComputeSession]) -> list[SessionPubl
             started_at=s.started_at,
             finished_at=s.finished_at,
             history=[SessionEvent.model_validate(event) for event in s.history],
+            mounts=[_mount(entry) for entry in s.mounts],
         )
         for s in sessions
     ]
+
+
+def _mount(entry: dict[str, Any]) -> MountPublic:
+    """A stored mount entry as the owner sees it (the agent's source path stays inside)."""
+    return MountPublic(
+        folder_id=entry["folder_id"], name=entry["name"], read_only=entry["read_only"]
+    )
 
 
 def _names(

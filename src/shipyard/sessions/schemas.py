@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.sessions.models import SessionStatus, SessionType
+from shipyard.storage.mounts import MAX_MOUNTS
 from shipyard.validation import NO_NUL
 
 SESSION_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+FolderRef = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 
 
 class SessionCreate(BaseModel):
@@ -23,6 +26,11 @@ class SessionCreate(BaseModel):
     project: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
     resource_group: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
     name: str | None = Field(default=None, pattern=SESSION_NAME)
+    mounts: list[FolderRef] = Field(
+        default_factory=list,
+        max_length=MAX_MOUNTS,
+        description="folders (names or ids) to mount at /home/work/<name>",
+    )
 
 
 class Block(BaseModel):
@@ -43,6 +51,12 @@ class SessionEvent(BaseModel):
     reason: str
 
 
+class MountPublic(BaseModel):
+    folder_id: uuid.UUID
+    name: str  # mounted at /home/work/<name>
+    read_only: bool
+
+
 class SessionPublic(BaseModel):
     id: uuid.UUID
     name: str
@@ -61,6 +75,7 @@ class SessionPublic(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     history: list[SessionEvent]
+    mounts: list[MountPublic]
 
 
 class SessionsPublic(BaseModel):

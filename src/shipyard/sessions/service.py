@@ -15,6 +15,7 @@ from shipyard.agents import remote
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent, ResourceGroup
 from shipyard.agents.schemas import SessionReport
+from shipyard.config import Settings
 from shipyard.db import utcnow
 from shipyard.environments import service as environments
 from shipyard.environments.models import Environment
@@ -33,6 +34,7 @@ from shipyard.sessions.models import (
 )
 from shipyard.sessions.schemas import FitReport, SessionCreate
 from shipyard.slots import ResourceSlots
+from shipyard.storage.mounts import resolve_mounts
 from shipyard.users.models import User
 
 DEFAULT_REQUEST = {"cpu": "1", "mem": "1g"}
@@ -94,12 +96,14 @@ def check_fit(db: Session, *, user: User, spec: SessionCreate) -> FitReport:
     return quota.check(state, where.request)
 
 
-def create_session(db: Session, *, owner: User, spec: SessionCreate) -> ComputeSession:
+def create_session(
+    db: Session, settings: Settings, *, owner: User, spec: SessionCreate
+) -> ComputeSession:
     """A new PENDING session, or a clear refusal; nothing is allocated here (the scheduler does).
 
     The owner's row is locked first, so one user's concurrent requests are checked against
     the pending and quota limits one after another (a row lock on PostgreSQL, the write lock
-    on SQLite).
+    on SQLite). The folders it mounts are resolved in the same transaction, all or none.
     """
     db.execute(update(User).where(User.id == owner.id).values(email=User.email))
     env = environments.usable(db, spec.environment)
@@ -107,6 +111,7 @@ def create_session(db: Session, *, owner: User, spec: SessionCreate) -> ComputeS
     where = resolve_placement(
         db, user=owner, project=spec.project, group=spec.resource_group, resources=spec.resources
     )
+    mounts = resolve_mounts(db, settings, user=owner, project=where.project, refs=list(spec.mounts))
     state = quota.standing(db, user=owner, project=where.project, group=where.group)
     _refuse_impossible(db, where)
     _refuse_over_quota(state, where.request)
@@ -119,6 +124,7 @@ def create_session(db: Session, *, owner: User, spec: SessionCreate) -> ComputeS
         type=spec.type,
         command=command,
         requested=where.request.to_json(),
+        mounts=mounts,
         max_lifetime=state.user_policy.max_session_lifetime,
         idle_timeout=state.user_policy.idle_timeout,
         status=SessionStatus.PENDING,

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import Depends
-from pydantic import ValidationError
+from fastapi import Depends, Form
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 
 from shipyard.agents import service as agents
@@ -23,6 +23,9 @@ from shipyard.sessions import service as sessions
 from shipyard.sessions.models import SessionType
 from shipyard.sessions.schemas import FitReport, SessionCreate
 from shipyard.slots import UNLIMITED, ResourceSlots, humanize, parse_amount
+from shipyard.storage.access import Via
+from shipyard.storage.mounts import check_count, mountable, read_only
+from shipyard.validation import NO_NUL
 from shipyard.web.deps import Viewer
 from shipyard.web.forms import LongText, ShortText
 
@@ -30,6 +33,7 @@ GIB = Decimal(2**30)
 # Beyond these no agent could ever help; stops absurd input before any arithmetic on it.
 LARGEST_INPUT = {"cpu": Decimal(10**6), "mem": Decimal(2**32), "gpus": Decimal(4096)}
 SLOT_FIELDS = {"cpu": "cpu", "mem": "mem", "cuda.device": "gpus"}
+FolderRefs = Annotated[list[Annotated[str, Field(max_length=64, pattern=NO_NUL)]] | None, Form()]
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,13 @@ class LaunchForm:
     project: str = ""
     resource_group: str = ""
     name: str = ""
+    mounts: tuple[str, ...] = ()  # folder ids
 
     def spec(self) -> SessionCreate:
         """The service's request; InvalidInput whose details.field names the bad field."""
         if not self.environment:
             raise InvalidInput(_("Choose an environment."), details={"field": "environment"})
+        check_count(self.mounts)  # before SessionCreate, whose own refusal would be vaguer
         resources = {
             "cpu": _plain(_amount(self.cpu, "cpu")),
             "mem": str(int(_amount(self.mem, "mem") * GIB)),
@@ -66,6 +72,7 @@ class LaunchForm:
                 project=self.project or None,
                 resource_group=self.resource_group or None,
                 name=self.name.strip() or None,
+                mounts=list(self.mounts),
             )
         except ValidationError as exc:
             raise InvalidInput(
@@ -111,8 +118,20 @@ def launch_form(
     project: ShortText = "",
     resource_group: ShortText = "",
     name: ShortText = "",
+    mounts: FolderRefs = None,
 ) -> LaunchForm:
-    return LaunchForm(environment, type, command, cpu, mem, gpus, project, resource_group, name)
+    return LaunchForm(
+        environment,
+        type,
+        command,
+        cpu,
+        mem,
+        gpus,
+        project,
+        resource_group,
+        name,
+        tuple(mounts or ()),
+    )
 
 
 LaunchFormDep = Annotated[LaunchForm, Depends(launch_form)]
@@ -213,6 +232,7 @@ class Chosen:
     """The form with a project the viewer is in and a group that project may use."""
 
     form: LaunchForm
+    project: Project | None
     groups: list[ResourceGroup]
     group: ResourceGroup | None
 
@@ -226,7 +246,42 @@ def place(db: Session, viewer: Viewer, form: LaunchForm) -> Chosen:
         project=str(project.id) if project else "",
         resource_group=group.name if group else "",
     )
-    return Chosen(chosen, groups, group)
+    return Chosen(chosen, project, groups, group)
+
+
+@dataclass(frozen=True)
+class FolderChoice:
+    """A folder the launcher offers to mount, with how the session would see it."""
+
+    id: str
+    name: str
+    read_only: bool
+    owner: str  # whose it is, when it is not the viewer's own
+    checked: bool
+
+
+def folder_choices(db: Session, viewer: Viewer, where: Chosen) -> list[FolderChoice]:
+    """The folders the viewer may mount into a session of the chosen project."""
+    if where.project is None:
+        return []
+    return [
+        FolderChoice(
+            id=str(access.folder.id),
+            name=access.name,
+            read_only=read_only(access),
+            owner=_owner_text(access.via, access.owner_label),
+            checked=str(access.folder.id) in where.form.mounts,
+        )
+        for access in mountable(db, user=viewer.user, project=where.project)
+    ]
+
+
+def _owner_text(via: Via, label: str) -> str:
+    if via is Via.SHARED:
+        return _("shared by %(owner)s") % {"owner": label}
+    if via is Via.PROJECT:
+        return _("project %(name)s") % {"name": label}
+    return ""
 
 
 def sliders(db: Session, viewer: Viewer, where: Chosen, fit: Fit) -> list[Slider]:
@@ -276,6 +331,7 @@ def launcher_context(
         "groups": where.groups,
         "sliders": sliders(db, viewer, where, fit),
         "fit": fit,
+        "folders": folder_choices(db, viewer, where),
     }
 
 

@@ -7,7 +7,7 @@ admin for one resource group. See docs/agents.md for the whole exchange.
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
@@ -168,5 +168,10 @@ def _spec(session: ComputeSession, env: Environment) -> DesiredSession:
         cpu=format(slots["cpu"].normalize(), "f"),
         mem=int(slots["mem"]),
         gpus=int(slots["cuda.device"]),
-        mounts=[DesiredMount.model_validate(mount) for mount in session.mounts],
+        mounts=[_mount(entry) for entry in session.mounts],
     )
+
+
+def _mount(entry: dict[str, Any]) -> DesiredMount:
+    """What the agent needs of a stored mount entry (the entry also names the folder)."""
+    return DesiredMount(source=entry["source"], name=entry["name"], read_only=entry["read_only"])

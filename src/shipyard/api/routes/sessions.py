@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from shipyard.api.deps import ApiUser, DbDep
+from shipyard.api.deps import ApiUser, DbDep, SettingsDep
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED
 from shipyard.sessions.presenter import present
@@ -26,9 +26,11 @@ def _wake(request: Request) -> None:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create(body: SessionCreate, request: Request, user: ApiUser, db: DbDep) -> SessionPublic:
+def create(
+    body: SessionCreate, request: Request, user: ApiUser, db: DbDep, settings: SettingsDep
+) -> SessionPublic:
     """Queue a session; the scheduler places it as soon as the limits and an agent allow."""
-    session = sessions.create_session(db, owner=user, spec=body)
+    session = sessions.create_session(db, settings, owner=user, spec=body)
     _wake(request)
     return present(db, [session])[0]
 

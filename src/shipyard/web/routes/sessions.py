@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep
+from shipyard.api.deps import DbDep, SettingsDep
 from shipyard.api.errors import status_of
-from shipyard.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from shipyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded
 from shipyard.i18n import _
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED, ComputeSession, SessionStatus, SessionType
@@ -152,11 +152,13 @@ def check_page(request: Request, viewer: CurrentViewer, db: DbDep, form: LaunchF
 
 
 @router.post("")
-def create(request: Request, viewer: CurrentViewer, db: DbDep, form: LaunchFormDep) -> Response:
+def create(
+    request: Request, viewer: CurrentViewer, db: DbDep, settings: SettingsDep, form: LaunchFormDep
+) -> Response:
     """Queue the session and go to its page; a refusal shows the launcher again, filled in."""
     try:
-        session = sessions.create_session(db, owner=viewer.user, spec=form.spec())
-    except (InvalidInput, NotFound, QuotaExceeded) as exc:
+        session = sessions.create_session(db, settings, owner=viewer.user, spec=form.spec())
+    except (InvalidInput, NotFound, PermissionDenied, QuotaExceeded) as exc:
         context = launcher_context(db, viewer, form, errors={field_of(exc): exc.message})
         # htmx swaps only 2xx answers; a form submitted without htmx gets the real status.
         code = 200 if is_htmx(request) else status_of(exc)
