@@ -35,6 +35,8 @@ FILES = {
     "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
     "swagger-ui-dist/swagger-ui.css": "swagger-ui/swagger-ui.css",
     "swagger-ui-dist/LICENSE": "swagger-ui/LICENSE",
+    "tus-js-client/dist/tus.min.js": "tus/tus.min.js",
+    "tus-js-client/LICENSE": "tus/LICENSE",
 }
 ICON_USE = re.compile(r"""icon\(\s*["']([a-z0-9-]+)["']""")
 

@@ -90,3 +90,11 @@ def member_role(db: Session, *, project: Project, user: User) -> MemberRole | No
             ProjectMember.project_id == project.id, ProjectMember.user_id == user.id
         )
     )
+
+
+def roles_of(db: Session, user: User) -> dict[uuid.UUID, MemberRole]:
+    """The user's role in each project they belong to, in one statement."""
+    rows = db.execute(
+        select(ProjectMember.project_id, ProjectMember.role).where(ProjectMember.user_id == user.id)
+    )
+    return {row.project_id: row.role for row in rows}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shipyard.web.routes import account, auth, sessions, summary, terminal
+from shipyard.web.routes import account, auth, data, data_files, sessions, summary, terminal
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, summary, account, sessions, terminal):
+for module in (auth, summary, account, sessions, terminal, data, data_files):
     router.include_router(module.router)
