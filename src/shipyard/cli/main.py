@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shipyard import __version__
-from shipyard.cli import account, admin, agent, server, sessions
+from shipyard.cli import account, admin, agent, folders, server, sessions
 
 app = typer.Typer(
     name="shipyard",
@@ -21,6 +21,7 @@ app.command()(account.logout)
 app.command()(account.whoami)
 app.command()(agent.agent)
 app.add_typer(sessions.app, name="session")
+app.add_typer(folders.app, name="folder")
 app.add_typer(admin.app, name="admin")
 
 
