@@ -129,6 +129,7 @@ def create_app(
         app.state.notifier,
         tick=settings.scheduler_tick_seconds,
         lost_after=settings.agent_lost_seconds,
+        settings=settings,
     )
     app.add_middleware(ConsoleMiddleware, default_language=settings.default_language)
     _install_error_handlers(app)

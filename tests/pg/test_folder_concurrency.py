@@ -10,24 +10,32 @@ from sqlalchemy import func, select
 
 from shipyard.config import Settings
 from shipyard.db import Database
-from shipyard.errors import Conflict, QuotaExceeded
+from shipyard.errors import Conflict, NotFound, QuotaExceeded, ShipyardError
 from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind
+from shipyard.sessions import service as sessions
+from shipyard.sessions.schemas import SessionCreate
 from shipyard.storage import hosts
+from shipyard.storage import service as storage
 from shipyard.storage.models import Folder, FolderPermission, Perm
 from tests.factories import Factory
 
 CLIENTS = 10
 
 
-def in_parallel(count: int, action: Callable[[int], object]) -> list[str]:
+def in_parallel(
+    count: int,
+    action: Callable[[int], object],
+    *,
+    expected: tuple[type[ShipyardError], ...] = (QuotaExceeded, Conflict),
+) -> list[str]:
     barrier = threading.Barrier(count)
 
     def run(number: int) -> str:
         barrier.wait()
         try:
             action(number)
-        except (QuotaExceeded, Conflict) as exc:
+        except expected as exc:
             return exc.code
         return "created"
 
@@ -74,3 +82,30 @@ def test_parallel_accepts_give_distinct_names(database: Database, factory: Facto
         count = db.scalar(select(func.count()).select_from(FolderPermission))
     assert count == len(owners)
     assert len(set(names)) == len(owners)
+
+
+def test_a_folder_is_never_deleted_under_a_session_being_created(
+    database: Database, settings: Settings, factory: Factory
+) -> None:
+    factory.agent()
+    owner = factory.user().user
+    for round_ in range(6):
+        folder = factory.folder(owner, name=f"race-{round_}")
+        outcomes: dict[str, str] = {}
+
+        def act(number: int, folder: Folder = folder, outcomes: dict[str, str] = outcomes) -> None:
+            with database.session() as db:
+                user = db.merge(owner)
+                if number == 0:
+                    storage.delete_folder(db, settings, user=user, ref=str(folder.id))
+                    outcomes["delete"] = "done"
+                else:
+                    spec = SessionCreate(command="true", mounts=[str(folder.id)])
+                    sessions.create_session(db, settings, owner=user, spec=spec)
+                    outcomes["session"] = "done"
+
+        in_parallel(2, act, expected=(Conflict, NotFound))
+        assert len(outcomes) == 1, outcomes  # exactly one of the two wins
+        with database.session() as db:
+            still_there = db.get(Folder, folder.id) is not None
+        assert still_there == ("session" in outcomes)

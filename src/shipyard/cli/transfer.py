@@ -50,7 +50,8 @@ class Transient(Exception):
 class Backoff:
     """Waits between attempts; `delays` also says how many retries there are in a row."""
 
-    delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+    # About a minute in all: longer than the server waits for a silent body (30 s).
+    delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def wait(self, failures: int, reason: Exception) -> None:

@@ -115,9 +115,11 @@ class FolderInvitation(Base):
 
 
 class Upload(Base):
-    """A resumable (tus) upload in progress; its bytes so far are its hidden temp file.
+    """A resumable (tus) upload; its bytes so far are its hidden temp file.
 
-    The offset is the temp file's size, never a column: what is on disk is the truth.
+    The offset is the temp file's size, never a column: what is on disk is the truth. Once
+    complete (`completed_at` set) the file is published under `path` and the row stays until
+    it expires, so a client resuming a finished upload learns that it is finished.
     """
 
     __tablename__ = "uploads"
@@ -130,5 +132,7 @@ class Upload(Base):
     path: Mapped[str] = mapped_column(String(4096))  # target, relative to the folder
     length: Mapped[int] = mapped_column(BigInteger)
     temp_name: Mapped[str] = mapped_column(String(300))
+    replace: Mapped[bool] = mapped_column(default=False)  # may overwrite an existing file
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -128,14 +128,18 @@ def check_room(db: Session, settings: Settings, folder: Folder, *, adding: int) 
     """Refuse `adding` bytes that would take the folder over its limit.
 
     Uploads in progress count with their whole declared length, so two uploads cannot
-    together pass a limit that each alone would fit.
+    together pass a limit that each alone would fit. The folder's row stays locked until the
+    caller commits, so a reservation made in that transaction is seen by the next check.
     """
     limit = size_limit(db, folder)
     if limit is None:
         return
     used = refresh_usage(db, settings, folder, max_age=timedelta(0))
+    db.execute(update(Folder).where(Folder.id == folder.id).values(name=Folder.name))
     reserved = db.scalar(
-        select(func.coalesce(func.sum(Upload.length), 0)).where(Upload.folder_id == folder.id)
+        select(func.coalesce(func.sum(Upload.length), 0)).where(
+            Upload.folder_id == folder.id, Upload.completed_at.is_(None)
+        )
     )
     if used + int(reserved or 0) + adding > limit:
         raise QuotaExceeded(
@@ -296,6 +300,9 @@ def delete_folder(db: Session, settings: Settings, *, user: User, ref: str) -> N
     """Delete a folder and everything in it; refused while a session uses it."""
     access = acl.require(db, user, ref, Action.MANAGE)
     folder = access.folder
+    # Locks the row: a session being created with this folder either commits first (and is
+    # seen below) or waits for the delete and finds no folder (storage.mounts locks it too).
+    db.execute(update(Folder).where(Folder.id == folder.id).values(name=Folder.name))
     in_use = db.scalars(
         select(ComputeSession.name)
         .where(

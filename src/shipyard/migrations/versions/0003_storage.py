@@ -194,8 +194,10 @@ def upgrade() -> None:
         sa.Column("path", sa.String(length=4096), nullable=False),
         sa.Column("length", sa.BigInteger(), nullable=False),
         sa.Column("temp_name", sa.String(length=300), nullable=False),
+        sa.Column("replace", sa.Boolean(), nullable=False),
         sa.Column("created_at", shipyard.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", shipyard.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", shipyard.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["folder_id"],
             ["folders.id"],
@@ -208,12 +210,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_uploads")),
     )
     with op.batch_alter_table("uploads", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_uploads_expires_at"), ["expires_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_uploads_folder_id"), ["folder_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("uploads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_uploads_folder_id"))
+        batch_op.drop_index(batch_op.f("ix_uploads_expires_at"))
 
     op.drop_table("uploads")
     with op.batch_alter_table("folder_permissions", schema=None) as batch_op:
