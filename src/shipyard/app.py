@@ -24,6 +24,7 @@ from shipyard.api.routes.system import health
 from shipyard.config import Settings, get_settings
 from shipyard.db import Database
 from shipyard.scheduler.loop import SchedulerLoop
+from shipyard.storage.monitor import StorageMonitor
 from shipyard.web import errors as web_errors
 from shipyard.web.deps import LoginRequired, web_principal
 from shipyard.web.middleware import ConsoleMiddleware
@@ -90,9 +91,11 @@ def _lifespan(run_scheduler: bool) -> Any:
         app.state.notifier.bind(asyncio.get_running_loop())
         if run_scheduler:
             await app.state.scheduler.start()
+            await app.state.storage_monitor.start()
         try:
             yield
         finally:
+            await app.state.storage_monitor.stop()
             await app.state.scheduler.stop()
 
     return lifespan
@@ -107,7 +110,7 @@ def create_app(
     """The manager app; pass settings and a database in tests, else both come from config.
 
     With run_scheduler=False (tests that drive rounds themselves) nothing runs in the
-    background; wake() calls are then no-ops.
+    background, neither the scheduler nor storage upkeep; wake() calls are then no-ops.
     """
     settings = settings or get_settings()
     app = FastAPI(
@@ -129,8 +132,8 @@ def create_app(
         app.state.notifier,
         tick=settings.scheduler_tick_seconds,
         lost_after=settings.agent_lost_seconds,
-        settings=settings,
     )
+    app.state.storage_monitor = StorageMonitor(app.state.db, settings)
     app.add_middleware(ConsoleMiddleware, default_language=settings.default_language)
     _install_error_handlers(app)
     app.include_router(health)

@@ -15,14 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from shipyard.agents.notifier import Notifier
 from shipyard.config import Settings
 from shipyard.db import Database, utcnow
 from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind
-from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.storage import hosts, uploads
 from shipyard.storage.models import Folder, Perm, Upload
+from shipyard.storage.monitor import StorageMonitor
 from shipyard.storage.paths import TEMP_PREFIX
 from shipyard.users.models import User
 from tests.api.test_sessions_api import bearer
@@ -497,7 +496,7 @@ def test_only_one_request_appends_at_a_time(
     assert send(client, headers, location, b"abc", at=0).status_code == 204
 
 
-def test_expired_uploads_are_removed_by_housekeeping(
+def test_expired_uploads_are_removed_by_storage_upkeep(
     client: TestClient,
     headers: dict[str, str],
     folder: Folder,
@@ -514,21 +513,21 @@ def test_expired_uploads_are_removed_by_housekeeping(
         db.commit()
     assert client.head(stale, headers={**headers, **TUS}).status_code == 404
     assert len(temp_files(settings, folder)) == 2
-    SchedulerLoop(database, Notifier(), settings=settings).housekeeping()
+    StorageMonitor(database, settings).run_once()
     assert len(temp_files(settings, folder)) == 1
     with database.session() as db:
         assert db.scalar(select(func.count()).select_from(Upload)) == 1
     assert offset_of(client, headers, fresh) == 0
 
 
-def test_the_scheduler_finishes_emptying_the_trash_when_it_starts(
+def test_storage_upkeep_finishes_emptying_the_trash_when_it_starts(
     database: Database, settings: Settings, factory: Factory, owner: Account
 ) -> None:
     factory.folder(owner.user)  # makes the storage host's directory
     leftover = hosts.hosts(settings)[hosts.LOCAL].path / hosts.TRASH / "deleted-folder"
     (leftover / "deep").mkdir(parents=True)
     (leftover / "deep" / "file").write_bytes(b"x")
-    loop = SchedulerLoop(database, Notifier(), settings=settings)
+    loop = StorageMonitor(database, settings)
 
     async def start_and_stop() -> None:
         await loop.start()

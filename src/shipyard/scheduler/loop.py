@@ -1,10 +1,8 @@
 """The scheduler's driver: runs a round when woken (or every tick), plus housekeeping.
 
 Housekeeping marks agents LOST after missed heartbeats (their sessions end and give their
-resources back), stops sessions past their lifetime and, given the settings, removes expired
-uploads (at start it also finishes removing deleted folders left in the trash). With
-PostgreSQL only the manager holding the advisory lock schedules, so several managers can share
-one database.
+resources back) and stops sessions past their lifetime. With PostgreSQL only the manager
+holding the advisory lock schedules, so several managers can share one database.
 """
 
 from __future__ import annotations
@@ -19,11 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from shipyard.agents import service as agents
 from shipyard.agents.notifier import Notifier
-from shipyard.config import Settings
 from shipyard.db import Database, utcnow
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
-from shipyard.storage import hosts, uploads
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x5348_4950  # "SHIP"
@@ -38,10 +34,8 @@ class SchedulerLoop:
         tick: float = 2.0,
         lost_after: float = 30.0,
         housekeeping_every: float = 2.0,
-        settings: Settings | None = None,
     ) -> None:
         self.database = database
-        self.settings = settings
         self.notifier = notifier
         self.tick = tick
         self.lost_after = lost_after
@@ -62,8 +56,6 @@ class SchedulerLoop:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.notifier.bind(self._loop)
-        if self.settings is not None:
-            await run_in_threadpool(hosts.sweep_trash, self.settings)
         self._task = asyncio.create_task(self._run(), name="shipyard-scheduler")
 
     async def stop(self) -> None:
@@ -108,17 +100,7 @@ class SchedulerLoop:
                 log.warning("agent %s is lost; %d sessions ended", agent.id, ended)
             sessions.expire(db)
             db.commit()
-        if self.settings is not None:
-            self._expire_uploads(self.settings)
         return {agent.id for agent in lost}
-
-    def _expire_uploads(self, settings: Settings) -> None:
-        """Storage trouble must not stop scheduling: it is logged and tried again next time."""
-        try:
-            with self.database.session() as db:
-                uploads.expire(db, settings)
-        except Exception:
-            log.exception("removing expired uploads failed")
 
     def _holds_lock(self) -> bool:
         if self.database.engine.dialect.name != "postgresql":

@@ -97,9 +97,19 @@ def create_directory(settings: Settings, folder: Folder) -> None:
         os.chown(path, *handed)
 
 
-def measure(path: Path) -> int:
-    """Bytes in regular files under `path`, links not followed; uploads in progress excluded."""
+@dataclass(frozen=True)
+class Survey:
+    """What one walk of a folder found: bytes in its files, and its upload temp files."""
+
+    bytes: int
+    temps: list[tuple[str, str, float]]  # (directory relative to the folder, name, mtime)
+
+
+def survey(path: Path) -> Survey:
+    """Walk `path` without following links: bytes in regular files (uploads in progress
+    excluded) and the upload temp files, so orphans can be found on the same walk."""
     total = 0
+    temps: list[tuple[str, str, float]] = []
     pending = [path]
     while pending:
         current = pending.pop()
@@ -109,11 +119,19 @@ def measure(path: Path) -> int:
                     info = entry.stat(follow_symlinks=False)
                     if st.S_ISDIR(info.st_mode):
                         pending.append(Path(entry.path))
-                    elif st.S_ISREG(info.st_mode) and not entry.name.startswith(TEMP_PREFIX):
+                    elif entry.name.startswith(TEMP_PREFIX):
+                        where = str(current.relative_to(path))
+                        temps.append((where, entry.name, info.st_mtime))
+                    elif st.S_ISREG(info.st_mode):
                         total += info.st_size
         except FileNotFoundError:
             continue  # removed while we looked
-    return total
+    return Survey(bytes=total, temps=temps)
+
+
+def measure(path: Path) -> int:
+    """Bytes in regular files under `path`, links not followed; uploads in progress excluded."""
+    return survey(path).bytes
 
 
 def free_bytes(settings: Settings, name: str) -> int | None:

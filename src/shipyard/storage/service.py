@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from contextlib import suppress
 from datetime import timedelta
 
-from sqlalchemy import String, cast, func, select, update
+from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shipyard.config import Settings
 from shipyard.db import utcnow
-from shipyard.errors import Conflict, NotFound, PermissionDenied, QuotaExceeded
+from shipyard.errors import Conflict, NotFound, PermissionDenied, QuotaExceeded, ShipyardError
 from shipyard.i18n import _
 from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind
@@ -20,7 +22,7 @@ from shipyard.projects import service as projects
 from shipyard.projects.models import Project
 from shipyard.sessions.models import FINISHED, ComputeSession
 from shipyard.storage import access as acl
-from shipyard.storage import hosts
+from shipyard.storage import hosts, paths
 from shipyard.storage.access import Access, Action, Via
 from shipyard.storage.models import Folder, FolderPermission, Upload
 from shipyard.storage.schemas import FolderCreate, FolderPublic
@@ -40,10 +42,20 @@ def folder_info(db: Session, settings: Settings, *, user: User, ref: str) -> Acc
 
 
 def list_folders(db: Session, settings: Settings, *, user: User) -> list[Access]:
-    """The user's folders, with usage no older than `USAGE_MAX_AGE`."""
+    """The user's folders with their usage.
+
+    Only folders never measured, or changed through Shipyard since (an upload, a delete),
+    are measured here; the rest show the last figure, which `storage.monitor` renews in the
+    background, so a listing never walks big folders that nobody changed.
+    """
     found = acl.accessible(db, user)
-    for access in found:
-        refresh_usage(db, settings, access.folder)
+    unmeasured = [
+        a.folder for a in found if a.folder.used_measured_at is None and a.can(Action.LIST)
+    ]
+    for folder in unmeasured:
+        _measure(settings, folder)
+    if unmeasured:
+        db.commit()
     return found
 
 
@@ -114,28 +126,70 @@ def refresh_usage(
 
     Sessions write into folders directly, so only a measurement knows the truth.
     """
-    now = utcnow()
-    if folder.used_measured_at is not None and now - folder.used_measured_at < max_age:
+    if _fresh(folder, max_age):
         return folder.used_bytes
-    path = hosts.directory(settings, folder)
-    folder.used_bytes = hosts.measure(path) if path.is_dir() else 0
-    folder.used_measured_at = now
+    _measure(settings, folder)
     db.commit()
     return folder.used_bytes
+
+
+def _fresh(folder: Folder, max_age: timedelta) -> bool:
+    measured = folder.used_measured_at
+    return measured is not None and utcnow() - measured < max_age
+
+
+def _measure(settings: Settings, folder: Folder) -> hosts.Survey:
+    path = hosts.directory(settings, folder)
+    found = hosts.survey(path) if path.is_dir() else hosts.Survey(bytes=0, temps=[])
+    folder.used_bytes = found.bytes
+    folder.used_measured_at = utcnow()
+    return found
+
+
+def measure_due(db: Session, settings: Settings, *, limit: int = 50) -> int:
+    """Measure up to `limit` folders whose usage is oldest and older than `USAGE_MAX_AGE`,
+    removing upload temp files that no upload owns and that are older than the upload
+    expiry (left by a crash between making the file and recording the upload)."""
+    cutoff = utcnow() - USAGE_MAX_AGE
+    due = db.scalars(
+        select(Folder)
+        .where(or_(Folder.used_measured_at.is_(None), Folder.used_measured_at < cutoff))
+        .order_by(Folder.used_measured_at.is_not(None), Folder.used_measured_at)
+        .limit(limit)
+    ).all()
+    for folder in due:
+        found = _measure(settings, folder)
+        _remove_orphans(db, settings, folder, found)
+        db.commit()
+    return len(due)
+
+
+def _remove_orphans(db: Session, settings: Settings, folder: Folder, found: hosts.Survey) -> None:
+    if not found.temps:
+        return
+    owned = set(db.scalars(select(Upload.temp_name).where(Upload.folder_id == folder.id)))
+    too_old = time.time() - settings.upload_expiry_hours * 3600
+    root = hosts.root(settings, folder)
+    for directory, name, mtime in found.temps:
+        if name not in owned and mtime < too_old:
+            with suppress(ShipyardError):
+                paths.discard_temp(root, directory, name)
+            log.info("folder %s: removed an orphaned upload file %s/%s", folder.id, directory, name)
 
 
 def check_room(db: Session, settings: Settings, folder: Folder, *, adding: int) -> None:
     """Refuse `adding` bytes that would take the folder over its limit.
 
     Uploads in progress count with their whole declared length, so two uploads cannot
-    together pass a limit that each alone would fit. The folder's row stays locked until the
-    caller commits, so a reservation made in that transaction is seen by the next check.
+    together pass a limit that each alone would fit. The folder's row is locked first and
+    stays locked until the caller commits, so a reservation made in that transaction is seen
+    by the next check, and the measurement is taken under the lock.
     """
     limit = size_limit(db, folder)
     if limit is None:
         return
-    used = refresh_usage(db, settings, folder, max_age=timedelta(0))
     db.execute(update(Folder).where(Folder.id == folder.id).values(name=Folder.name))
+    used = _measure(settings, folder).bytes
     reserved = db.scalar(
         select(func.coalesce(func.sum(Upload.length), 0)).where(
             Upload.folder_id == folder.id, Upload.completed_at.is_(None)

@@ -1,0 +1,54 @@
+"""Storage upkeep in the background, off every request's path.
+
+On start it finishes emptying the trash a previous process left; then, every `interval`
+seconds, it removes expired uploads and measures the folders whose usage is oldest (and
+removes orphaned upload files found on the way). Each step runs in a worker thread and a
+failure is logged and tried again next time: storage trouble never stops the manager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.concurrency import run_in_threadpool
+
+from shipyard.config import Settings
+from shipyard.db import Database
+from shipyard.storage import hosts, uploads
+from shipyard.storage import service as folders
+
+log = logging.getLogger(__name__)
+
+
+class StorageMonitor:
+    def __init__(self, database: Database, settings: Settings, *, interval: float = 10.0) -> None:
+        self.database = database
+        self.settings = settings
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await run_in_threadpool(hosts.sweep_trash, self.settings)
+        self._task = asyncio.create_task(self._run(), name="shipyard-storage")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await run_in_threadpool(self.run_once)
+            await asyncio.sleep(self.interval)
+
+    def run_once(self) -> None:
+        """One round: expired uploads, then a batch of folder measurements."""
+        try:
+            with self.database.session() as db:
+                uploads.expire(db, self.settings)
+                folders.measure_due(db, self.settings)
+        except Exception:
+            log.exception("storage upkeep failed; trying again in %s s", self.interval)
