@@ -62,6 +62,11 @@ class Settings(BaseSettings):
 
     api_token_days: int = Field(default=90, ge=1)
 
+    # Two-factor login: `totp_available = false` hides it entirely (no switch, no code step).
+    totp_available: bool = True
+    totp_required_for_admins: bool = False
+    totp_issuer: str = "Shipyard"
+
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19456, ge=8192)
     argon2_parallelism: int = Field(default=1, ge=1)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from shipyard.agents.models import Agent, AgentToken, ResourceGroup, ResourceGroupProject
-from shipyard.auth.models import ApiToken, LoginFailure, WebSession
+from shipyard.auth.models import (
+    ApiToken,
+    LoginChallenge,
+    LoginFailure,
+    RecoveryCode,
+    SshKey,
+    WebSession,
+)
 from shipyard.db import Base
 from shipyard.environments.models import Environment
 from shipyard.policies.models import ResourcePolicy
@@ -23,12 +30,15 @@ __all__ = [
     "Folder",
     "FolderInvitation",
     "FolderPermission",
+    "LoginChallenge",
     "LoginFailure",
     "Project",
     "ProjectMember",
+    "RecoveryCode",
     "ResourceGroup",
     "ResourceGroupProject",
     "ResourcePolicy",
+    "SshKey",
     "Upload",
     "Usage",
     "User",

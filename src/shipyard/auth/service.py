@@ -94,6 +94,12 @@ def start_web_session(
     return raw, web_session
 
 
+def idle_minutes(user: User, settings: Settings) -> int:
+    """Idle minutes before a web session ends: the user's own shorter choice, else the server's."""
+    own = user.idle_logout_minutes
+    return min(own, settings.session_idle_minutes) if own else settings.session_idle_minutes
+
+
 def resolve_web_session(
     db: Session, raw: str, *, settings: Settings
 ) -> tuple[WebSession, User] | None:
@@ -111,7 +117,7 @@ def resolve_web_session(
         return None
     web_session, user = row
     now = utcnow()
-    idle_limit = web_session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    idle_limit = web_session.last_seen_at + timedelta(minutes=idle_minutes(user, settings))
     if now >= web_session.expires_at or now >= idle_limit or not user.is_active:
         db.delete(web_session)
         db.commit()

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
@@ -50,6 +50,17 @@ class User(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Two-factor login (TOTP). The pending secret waits for its first valid code; the last
+    # accepted time step makes every code single-use.
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    # Preferences kept on the server.
+    notify_session_changes: Mapped[bool] = mapped_column(default=False)
+    idle_logout_minutes: Mapped[int | None] = mapped_column(default=None)  # None: server's
 
     @property
     def is_admin(self) -> bool:

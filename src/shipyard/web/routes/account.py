@@ -1,4 +1,4 @@
-"""The user menu's pages: current project, My Account, Preferences, Logs / Errors."""
+"""The user menu's pages: current project, My Account, Logs / Errors."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shipyard.api.deps import DbDep
 from shipyard.errors import InvalidInput
-from shipyard.i18n import _, set_language
+from shipyard.i18n import _
 from shipyard.projects import service as projects
-from shipyard.users import service as users
-from shipyard.web import cookies
 from shipyard.web.deps import CurrentViewer, Viewer
 from shipyard.web.forms import ShortText
 from shipyard.web.htmx import is_htmx, render, trigger
@@ -41,27 +39,6 @@ def switch_project(
 def account(request: Request, viewer: CurrentViewer) -> HTMLResponse:
     role_names = {"superadmin": _("Superadmin"), "admin": _("Admin"), "user": _("User")}
     return render(request, "account.html", {"role_names": role_names}, viewer=viewer)
-
-
-@router.get("/preferences")
-def preferences(request: Request, viewer: CurrentViewer) -> HTMLResponse:
-    return render(request, "preferences.html", viewer=viewer)
-
-
-@router.post("/preferences")
-def save_preferences(
-    request: Request,
-    viewer: CurrentViewer,
-    db: DbDep,
-    language: ShortText = "",
-    theme: ShortText = "",
-) -> Response:
-    user = users.save_preferences(db, user=viewer.user, language=language, theme=theme)
-    set_language(user.language or language)
-    response = RedirectResponse("/preferences?saved=1", status_code=303)
-    if user.language:
-        cookies.set_preference(request, response, cookies.LANGUAGE_COOKIE, user.language)
-    return response
 
 
 @router.get("/logs")
