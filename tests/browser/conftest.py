@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
+
+# Assertions wait up to 15 s: on a loaded 2-core CI machine a page can take longer than the
+# 5 s default to settle, and a test that fails only under load tells nothing about the product.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
