@@ -74,8 +74,13 @@ def test_about_shows_version_and_license(page: Page, live_server: str, factory: 
 def test_menu_pages_open(page: Page, live_server: str, factory: Factory) -> None:
     account = factory.user(full_name="Alan Turing")
     log_in(page, live_server, account.email, account.password)
+    page.get_by_role("button", name="User menu").click()
+    page.get_by_role("menuitem", name="My Account").click()
+    my_account = page.get_by_role("dialog", name="My Account")
+    expect(my_account.get_by_label("Full Name")).to_have_value("Alan Turing")
+    my_account.get_by_role("button", name="Close").first.click()
+    expect(my_account).to_be_hidden()
     for item, heading in (
-        ("My Account", "My Account"),
         ("Preferences", "Preferences"),
         ("Logs / Errors", "Logs / Errors"),
     ):

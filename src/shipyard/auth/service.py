@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from shipyard.auth import passwords, throttle, tokens
+from shipyard.auth import passwords, throttle, tokens, totp
 from shipyard.auth.models import ApiToken, WebSession
 from shipyard.config import Settings
 from shipyard.db import utcnow
@@ -29,18 +29,18 @@ class Credentials:
     client_address: str
 
 
-def authenticate(db: Session, creds: Credentials, *, settings: Settings) -> User:
+def check_password(db: Session, creds: Credentials, *, settings: Settings) -> User:
     """The user these credentials name, or AuthenticationFailed / Throttled.
 
     Unknown emails and wrong passwords fail alike, in message and in time; every failure
-    counts towards the throttle of the account and of the client address.
+    counts towards the throttle of the account and of the client address. This grants
+    nothing yet: a user for whom `totp.code_due` holds owes a one-time code first, and the
+    caller ends a successful login with `complete_login`.
     """
     if has_nul(creds.email, creds.password):
         raise AuthenticationFailed(_("Incorrect email or password."))
     email = normalise_email(creds.email)
-    failures = throttle.check(
-        db, email=email, client_address=creds.client_address, settings=settings
-    )
+    throttle.check(db, email=email, client_address=creds.client_address, settings=settings)
     user = db.scalar(select(User).where(User.email == email))
     stored = user.password_hash if user else None
     if user is None or not passwords.verify_password(settings, stored, creds.password):
@@ -51,11 +51,41 @@ def authenticate(db: Session, creds: Credentials, *, settings: Settings) -> User
         raise AuthenticationFailed(_("Incorrect email or password."))
     if not user.is_active:
         raise AuthenticationFailed(_("This account is inactive. Ask an administrator."))
-    if failures:
-        throttle.forget_account(db, email=email)
     if passwords.needs_rehash(settings, user.password_hash):
         user.password_hash = passwords.hash_password(settings, creds.password)
     db.commit()
+    return user
+
+
+def complete_login(db: Session, *, user: User) -> None:
+    """Every factor was right: the account's failure count starts afresh."""
+    throttle.forget_account(db, email=user.email)
+    db.commit()
+
+
+def authenticate(
+    db: Session, creds: Credentials, *, settings: Settings, otp: str | None = None
+) -> User:
+    """The user, once the password and (with two-factor login on) a one-time code are right.
+
+    Without `otp` a user with two-factor login gets OtpRequired; a wrong code fails like a
+    wrong password and counts towards the throttle. `otp` may also be a recovery code.
+    """
+    user = check_password(db, creds, settings=settings)
+    if totp.code_due(user, settings):
+        if not otp:
+            raise totp.OtpRequired(
+                _("This account uses two-factor login: send the one-time password as well.")
+            )
+        totp.verify(
+            db,
+            user,
+            otp,
+            settings=settings,
+            client_address=creds.client_address,
+            recovery=True,
+        )
+    complete_login(db, user=user)
     return user
 
 

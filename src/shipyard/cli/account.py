@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
 
 from shipyard.cli import credentials
@@ -20,26 +21,42 @@ def login(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
+    otp: Annotated[
+        str | None,
+        typer.Option("--otp", help="one-time password (or recovery code) if 2FA is on"),
+    ] = None,
 ) -> None:
-    """Log in and store a personal API token (mode 0600) for later commands."""
+    """Log in and store a personal API token (mode 0600) for later commands.
+
+    With two-factor login on, the one-time password is asked for (or given with --otp).
+    """
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True)
     with make_client(endpoint) as client:
-        try:
-            body = call(
-                client,
-                "POST",
-                "/api/v1/auth/login",
-                json={"email": email, "password": password, "token_name": "cli"},
-            )
-        except ApiError as exc:
-            fail(exc.message)
+        body = _log_in(client, email=email, password=password, otp=otp)
     where = credentials.save(
         credentials.Credentials(endpoint=endpoint, token=body["token"], email=body["user"]["email"])
     )
     console.print(f"Logged in to {endpoint} as {body['user']['email']}; token stored in {where}")
+
+
+def _log_in(client: httpx.Client, *, email: str, password: str, otp: str | None) -> Any:
+    """The issued token; asks for the one-time password when the server says it is needed."""
+    payload: dict[str, Any] = {"email": email, "password": password, "token_name": "cli"}
+    if otp:
+        payload["otp"] = otp
+    try:
+        return call(client, "POST", "/api/v1/auth/login", json=payload)
+    except ApiError as exc:
+        if exc.code != "otp_required" or otp:
+            fail(exc.message)
+    payload["otp"] = typer.prompt("One-time password").strip()
+    try:
+        return call(client, "POST", "/api/v1/auth/login", json=payload)
+    except ApiError as exc:
+        fail(exc.message)
 
 
 def logout() -> None:

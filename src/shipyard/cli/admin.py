@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.table import Table
@@ -15,6 +16,8 @@ agent_tokens = typer.Typer(help="Tokens agents register with.", no_args_is_help=
 app.add_typer(agent_tokens, name="agent-token")
 envs = typer.Typer(help="Environments sessions run in.", no_args_is_help=True)
 app.add_typer(envs, name="environment")
+users = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(users, name="user")
 
 
 @agent_tokens.command("create")
@@ -93,3 +96,16 @@ def rescan_environments(output: Output = OutputOption) -> None:
         f"added: {', '.join(report['added']) or '-'}; kept: {', '.join(report['kept']) or '-'}; "
         f"disabled: {', '.join(report['disabled']) or '-'}"
     )
+
+
+@users.command("reset-2fa")
+def reset_two_factor(
+    user: Annotated[str, typer.Argument(help="the user's email (or id)")],
+    output: Output = OutputOption,
+) -> None:
+    """Turn off a user's two-factor login (a lost phone); they log in with the password alone."""
+    found = _admin_call("POST", f"/api/v1/admin/users/{quote(user, safe='@')}/reset-2fa")
+    if output is Output.JSON:
+        print_json(found)
+        return
+    console.print(f"two-factor login of {found['email']} is off; it can be set up again")

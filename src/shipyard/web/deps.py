@@ -17,18 +17,25 @@ from shipyard.api.deps import (
     resolve_principal,
     submitted_csrf,
 )
-from shipyard.auth import tokens
+from shipyard.auth import tokens, totp
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
 from shipyard.users.models import User
 
+TWO_FACTOR_PATH = "/account/2fa"
+
 
 class LoginRequired(Exception):
-    """Raised by require_viewer for an anonymous request; answered with a redirect to /login."""
+    """Raised by require_viewer for an anonymous request; answered with a redirect to /login.
 
-    def __init__(self, next_path: str) -> None:
+    With `target` the redirect goes there instead: an admin whom the server requires to use
+    two-factor login (`totp_required_for_admins`) is sent to its setup before anything else.
+    """
+
+    def __init__(self, next_path: str, *, target: str | None = None) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.target = target
 
 
 async def web_principal(
@@ -62,11 +69,16 @@ class Viewer:
 async def require_viewer(
     request: Request,
     db: DbDep,
+    settings: SettingsDep,
     principal: Annotated[Principal | None, Depends(web_principal)],
 ) -> Viewer:
     if principal is None:
         query = f"?{request.url.query}" if request.url.query else ""
         raise LoginRequired(request.url.path + query)
+    if totp.setup_due(principal.user, settings) and not request.url.path.startswith(
+        TWO_FACTOR_PATH
+    ):
+        raise LoginRequired(request.url.path, target=f"{TWO_FACTOR_PATH}/setup")
     mine = await run_in_threadpool(projects.projects_of, db, principal.user)
     notices = (
         await run_in_threadpool(agents.enforcement_notices, db) if principal.user.is_admin else []

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 
 def login_required(request: Request, exc: LoginRequired) -> Response:
-    target = "/login" if exc.next_path in ("", "/") else f"/login?next={_quote(exc.next_path)}"
+    target = exc.target or (
+        "/login" if exc.next_path in ("", "/") else f"/login?next={_quote(exc.next_path)}"
+    )
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from shipyard import __version__
+from shipyard.config import Settings
 from shipyard.i18n import LANGUAGES, _, current_language, ngettext
 
 STATIC = Path(__file__).parent / "static"
@@ -54,5 +57,11 @@ def make_environment() -> Environment:
     return env
 
 
+def server_switches(request: Request) -> dict[str, Any]:
+    """Settings that show or hide features on every page (`totp_available`: the 2FA switch)."""
+    settings: Settings = request.app.state.settings
+    return {"totp_available": settings.totp_available}
+
+
 def make_templates() -> Jinja2Templates:
-    return Jinja2Templates(env=make_environment())
+    return Jinja2Templates(env=make_environment(), context_processors=[server_switches])

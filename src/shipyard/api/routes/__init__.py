@@ -11,11 +11,25 @@ from shipyard.api.routes import (
     folders,
     invitations,
     me,
+    preferences,
     sessions,
     system,
     transfers,
+    two_factor,
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, me, system, sessions, folders, transfers, invitations, catalog, admin):
+for module in (
+    auth,
+    me,
+    preferences,
+    two_factor,
+    system,
+    sessions,
+    folders,
+    transfers,
+    invitations,
+    catalog,
+    admin,
+):
     router.include_router(module.router)

@@ -16,11 +16,15 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post("/login", status_code=status.HTTP_201_CREATED)
 def login(body: LoginRequest, request: Request, db: DbDep, settings: SettingsDep) -> TokenIssued:
-    """Check email and password and issue a personal API token."""
+    """Check email and password and issue a personal API token.
+
+    An account with two-factor login on also needs `otp` (a one-time password or a recovery
+    code): without it the answer is 401 with the code `otp_required`.
+    """
     creds = auth.Credentials(
         email=body.email, password=body.password, client_address=client_address(request)
     )
-    user = auth.authenticate(db, creds, settings=settings)
+    user = auth.authenticate(db, creds, settings=settings, otp=body.otp)
     raw, token = auth.issue_api_token(db, user=user, name=body.token_name, settings=settings)
     return TokenIssued(
         token=raw,

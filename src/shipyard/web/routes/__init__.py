@@ -13,8 +13,10 @@ from shipyard.web.routes import (
     sessions,
     summary,
     terminal,
+    two_factor,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, summary, account, preferences, sessions, terminal, data, data_files):
+MODULES = (auth, summary, account, two_factor, preferences, sessions, terminal, data, data_files)
+for module in MODULES:
     router.include_router(module.router)

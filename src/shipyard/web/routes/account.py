@@ -1,21 +1,39 @@
-"""The user menu's pages: current project, My Account, Logs / Errors."""
+"""The user menu's pages: current project, My Account, Logs / Errors.
+
+My Account opens in a modal (htmx fills #account-box) or, without htmx, as a page of its own.
+A refusal shows the form again with the message by its field; nothing has changed then.
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shipyard.api.deps import DbDep
-from shipyard.errors import InvalidInput
+from shipyard.api.deps import DbDep, SettingsDep, client_address
+from shipyard.api.errors import status_of
+from shipyard.errors import InvalidInput, ShipyardError
 from shipyard.i18n import _
 from shipyard.projects import service as projects
+from shipyard.users import service as users
 from shipyard.web.deps import CurrentViewer, Viewer
-from shipyard.web.forms import ShortText
+from shipyard.web.dialogs import field_of
+from shipyard.web.forms import LongText, ShortText
 from shipyard.web.htmx import is_htmx, render, trigger
 
 router = APIRouter()
+
+ACCOUNT_FIELDS = ("full_name", "current_password", "new_password", "new_password_again")
+ACCOUNT_UPDATED = "shipyard:account-updated"
+NOTICES = {
+    "profile": lambda: _("Your account has been updated."),
+    "password": lambda: _(
+        "Your password has been changed. Every other session of yours has been logged out "
+        "and your API tokens no longer work: log in again in the CLI."
+    ),
+}
 
 
 @router.post("/current-project")
@@ -35,10 +53,88 @@ def switch_project(
     return trigger(response, "shipyard:project-changed", {"id": str(project.id)})
 
 
+def _account(
+    request: Request,
+    viewer: Viewer,
+    *,
+    full_name: str,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The form as the modal's content (htmx, always 200 so that htmx swaps it) or a page."""
+    modal = is_htmx(request)
+    context: dict[str, Any] = {
+        "form": {"full_name": full_name},
+        "errors": errors or {},
+        "notice": notice,
+        "modal": modal,
+        "role_names": {"superadmin": _("Superadmin"), "admin": _("Admin"), "user": _("User")},
+    }
+    return render(
+        request,
+        "account.html",
+        context,
+        viewer=viewer,
+        fragment="_account_dialog.html",
+        status_code=200 if modal else status_code,
+    )
+
+
 @router.get("/account")
-def account(request: Request, viewer: CurrentViewer) -> HTMLResponse:
-    role_names = {"superadmin": _("Superadmin"), "admin": _("Admin"), "user": _("User")}
-    return render(request, "account.html", {"role_names": role_names}, viewer=viewer)
+def account(
+    request: Request,
+    viewer: CurrentViewer,
+    updated: Annotated[str, Query(max_length=16)] = "",
+) -> HTMLResponse:
+    notice = NOTICES[updated]() if updated in NOTICES else ""
+    return _account(request, viewer, full_name=viewer.user.full_name, notice=notice)
+
+
+def _password_change(
+    request: Request, viewer: Viewer, *, current: str, new: str, again: str
+) -> users.PasswordChange | None:
+    """A password change when a new password (or its confirmation) was typed, else None."""
+    if not new and not again:
+        return None
+    web_session = viewer.principal.web_session
+    return users.PasswordChange(
+        current=current,
+        new=new,
+        again=again,
+        client_address=client_address(request),
+        keep_session=web_session.id if web_session else None,
+    )
+
+
+@router.post("/account")
+def update_account(
+    request: Request,
+    viewer: CurrentViewer,
+    db: DbDep,
+    settings: SettingsDep,
+    full_name: LongText = "",
+    current_password: LongText = "",
+    new_password: LongText = "",
+    new_password_again: LongText = "",
+) -> Response:
+    change = _password_change(
+        request, viewer, current=current_password, new=new_password, again=new_password_again
+    )
+    try:
+        revoked = users.update_account(
+            db, viewer.user, full_name=full_name, change=change, settings=settings
+        )
+    except ShipyardError as exc:
+        errors = {field_of(exc, ACCOUNT_FIELDS): exc.message}
+        return _account(
+            request, viewer, full_name=full_name, errors=errors, status_code=status_of(exc)
+        )
+    outcome = "password" if revoked is not None else "profile"
+    if not is_htmx(request):
+        return RedirectResponse(f"/account?updated={outcome}", status_code=303)
+    response = _account(request, viewer, full_name=viewer.user.full_name, notice=NOTICES[outcome]())
+    return trigger(response, ACCOUNT_UPDATED, {"name": viewer.user.display_name})
 
 
 @router.get("/logs")

@@ -1,22 +1,36 @@
-"""Logging in and out of the console, and the language choice on the login page."""
+"""Logging in and out of the console, and the language choice on the login page.
+
+Logging in takes a password and, for an account with two-factor login on, a one-time
+password in a second step: the password step then leaves a challenge (auth/challenge.py)
+whose token the browser keeps in a short-lived cookie, and the web session starts only
+once the code is right.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from shipyard.api.deps import SESSION_COOKIE, DbDep, Principal, SettingsDep, client_address
+from shipyard.api.errors import status_of
+from shipyard.auth import challenge, totp
 from shipyard.auth import service as auth
-from shipyard.errors import AuthenticationFailed, Throttled
+from shipyard.config import Settings
+from shipyard.errors import AuthenticationFailed, ShipyardError, Throttled
 from shipyard.i18n import LANGUAGES, _, set_language
+from shipyard.users.models import User
 from shipyard.web import cookies
 from shipyard.web.deps import AnonCsrf, web_principal
-from shipyard.web.forms import LongText
+from shipyard.web.forms import LongText, ShortText
 from shipyard.web.htmx import render
 
 router = APIRouter()
+
+OTP_PATH = "/login/otp"
+CHALLENGE_COOKIE = "shipyard_login"
 
 
 def safe_next(path: str | None) -> str:
@@ -33,9 +47,10 @@ def _login_page(
     email: str = "",
     next_path: str = "/",
     error: str | None = None,
+    notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {"email": email, "next": safe_next(next_path), "error": error}
+    context = {"email": email, "next": safe_next(next_path), "error": error, "notice": notice}
     return render(request, "login.html", context, anon_csrf=csrf, status_code=status_code)
 
 
@@ -45,10 +60,12 @@ def login_page(
     csrf: AnonCsrf,
     principal: Annotated[Principal | None, Depends(web_principal)],
     next: str = "/",
+    reason: str = "",
 ) -> Response:
     if principal is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _login_page(request, csrf, next_path=next)
+    notice = _("You were logged out after a period of inactivity.") if reason == "idle" else None
+    return _login_page(request, csrf, next_path=next, notice=notice)
 
 
 @router.post("/login")
@@ -61,6 +78,7 @@ def login_submit(
     password: LongText = "",
     next: LongText = "/",
 ) -> Response:
+    """The password step; an account with 2FA on goes on to the one-time password step."""
     if not email.strip() or not password:
         message = _("Enter your email and password.")
         return _login_page(
@@ -68,12 +86,81 @@ def login_submit(
         )
     creds = auth.Credentials(email=email, password=password, client_address=client_address(request))
     try:
-        user = auth.authenticate(db, creds, settings=settings)
+        user = auth.check_password(db, creds, settings=settings)
     except (AuthenticationFailed, Throttled) as exc:
         status_code = 429 if isinstance(exc, Throttled) else 401
         return _login_page(
             request, csrf, email=email, next_path=next, error=exc.message, status_code=status_code
         )
+    if totp.code_due(user, settings):
+        raw = challenge.open_challenge(
+            db, user, next_path=safe_next(next), client_address=client_address(request)
+        )
+        response = RedirectResponse(OTP_PATH, status_code=303)
+        _set_challenge_cookie(request, response, raw, settings=settings)
+        return response
+    auth.complete_login(db, user=user)
+    return _logged_in(request, db, settings, user=user, next_path=next)
+
+
+@router.get(OTP_PATH)
+def otp_page(
+    request: Request, db: DbDep, csrf: AnonCsrf, recovery: Annotated[bool, Query()] = False
+) -> Response:
+    """The one-time password step, only while a challenge (a right password) is pending."""
+    if challenge.find(db, request.cookies.get(CHALLENGE_COOKIE)) is None:
+        return RedirectResponse("/login", status_code=303)
+    return _otp_page(request, csrf, recovery=recovery)
+
+
+@router.post(OTP_PATH)
+def otp_submit(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    csrf: AnonCsrf,
+    code: ShortText = "",
+    recovery: ShortText = "",
+) -> Response:
+    use_recovery = recovery == "1"
+    try:
+        passed = challenge.answer(
+            db,
+            request.cookies.get(CHALLENGE_COOKIE),
+            code=code,
+            recovery=use_recovery,
+            settings=settings,
+            client_address=client_address(request),
+        )
+    except challenge.ChallengeEnded as exc:
+        again = _login_page(request, csrf, error=exc.message, status_code=401)
+        _clear_challenge_cookie(again)
+        return again
+    except ShipyardError as exc:
+        return _otp_page(
+            request, csrf, recovery=use_recovery, error=exc.message, status_code=status_of(exc)
+        )
+    response = _logged_in(request, db, settings, user=passed.user, next_path=passed.next_path)
+    _clear_challenge_cookie(response)
+    return response
+
+
+def _otp_page(
+    request: Request,
+    csrf: str,
+    *,
+    recovery: bool,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"recovery": recovery, "error": error, "next": "/", "email": ""}
+    return render(request, "login_otp.html", context, anon_csrf=csrf, status_code=status_code)
+
+
+def _logged_in(
+    request: Request, db: Session, settings: Settings, *, user: User, next_path: str
+) -> Response:
+    """Every factor was right: a new web session (never a reused id), then where they went."""
     raw, _session = auth.start_web_session(
         db,
         user=user,
@@ -82,12 +169,31 @@ def login_submit(
         user_agent=request.headers.get("user-agent", ""),
         replaces=request.cookies.get(SESSION_COOKIE),
     )
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
     cookies.set_session(request, response, raw)
     cookies.clear_anon_csrf(response)
     if user.language:
         cookies.set_preference(request, response, cookies.LANGUAGE_COOKIE, user.language)
     return response
+
+
+def _set_challenge_cookie(
+    request: Request, response: Response, raw: str, *, settings: Settings
+) -> None:
+    """HttpOnly, SameSite=Lax, sent to the login pages only, gone when the challenge is."""
+    response.set_cookie(
+        CHALLENGE_COOKIE,
+        raw,
+        max_age=int(challenge.LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=cookies.secure(request, settings),
+        path="/login",
+    )
+
+
+def _clear_challenge_cookie(response: Response) -> None:
+    response.delete_cookie(CHALLENGE_COOKIE, path="/login")
 
 
 @router.post("/logout")

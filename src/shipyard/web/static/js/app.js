@@ -1,9 +1,23 @@
 // Console behaviour that every page shares: CSRF header for htmx, error toasts, client log.
+//
+// The client log (DESIGN.md §7) keeps the last LOG_LIMIT entries in localStorage:
+//   {time, kind: "request" | "error", status, error, title, message, method, url, params, ms}
+// Every htmx request is recorded, except successful polls; a plain form is recorded when
+// the page it leads to answers with an error status; script errors are recorded too.
+// Parameters whose names look secret are masked. Logging out clears the log.
 (function () {
   "use strict";
   var LOG_KEY = "shipyard.client-log";
+  var PENDING_KEY = "shipyard.pending-form";
   var LOG_LIMIT = 2000;
-  var SECRET = /(pass(word)?|token|secret|otp|code|key)/i;
+  var MASK = "***";
+  var SECRET = /(pass(word)?|token|secret|otp|code|key|auth)/i;
+  var SKIPPED = { csrf_token: true };
+  // Titles for plain-form failures that re-render their own page (an error page has its own).
+  var REASONS = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                  405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
+                  422: "Unprocessable Content", 429: "Too Many Requests",
+                  500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable" };
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -16,20 +30,140 @@
 
   function record(entry) {
     var entries = readLog();
-    entry.time = new Date().toISOString();
+    entry.time = entry.time || new Date().toISOString();
     entries.push(entry);
     if (entries.length > LOG_LIMIT) entries = entries.slice(entries.length - LOG_LIMIT);
     try { localStorage.setItem(LOG_KEY, JSON.stringify(entries)); } catch (e) { /* storage full */ }
   }
 
+  function clearLog() {
+    localStorage.removeItem(LOG_KEY);
+    sessionStorage.removeItem(PENDING_KEY);
+  }
+
   function maskParams(params) {
     var masked = {};
-    Object.keys(params || {}).forEach(function (name) {
-      if (name === "csrf_token") return;
-      masked[name] = SECRET.test(name) ? "********" : String(params[name]).slice(0, 200);
+    var source = params || {};
+    var names = typeof source.keys === "function" ? Array.from(source.keys()) : Object.keys(source);
+    names.forEach(function (name) {
+      if (SKIPPED[name]) return;
+      var value = typeof source.get === "function" ? source.get(name) : source[name];
+      if (typeof File !== "undefined" && value instanceof File) value = value.name;
+      masked[name] = SECRET.test(name) ? MASK : String(value).slice(0, 200);
     });
     return masked;
   }
+
+  function shown(text) { return String(text || "").replace(/\s+/g, " ").trim().slice(0, 300); }
+
+  // Requests made with htmx ---------------------------------------------------------------
+
+  function serverError(xhr) {
+    // Console errors answer htmx with an HX-Trigger "shipyard:error" event (web/errors.py).
+    try {
+      var events = JSON.parse(xhr.getResponseHeader("HX-Trigger") || "{}");
+      return events["shipyard:error"] || null;
+    } catch (e) { return null; }
+  }
+
+  function isPoll(elt) {
+    var trigger = elt && elt.getAttribute && elt.getAttribute("hx-trigger");
+    return Boolean(trigger && trigger.indexOf("every ") !== -1);
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    event.detail.elt.__shipyardStart = Date.now();
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var detail = event.detail;
+    var xhr = detail.xhr;
+    var config = detail.requestConfig || {};
+    var failed = !detail.successful;
+    if (!failed && isPoll(detail.elt)) return;
+    var reported = failed && xhr ? serverError(xhr) : null;
+    var start = detail.elt.__shipyardStart;
+    record({
+      kind: "request",
+      method: (config.verb || "get").toUpperCase(),
+      url: config.path || "",
+      status: xhr ? xhr.status : 0,
+      error: failed,
+      title: failed ? shown((reported && reported.title) || (xhr && xhr.statusText) || "Request failed") : "",
+      message: failed ? shown((reported && reported.message) || "") : "",
+      params: maskParams(config.parameters),
+      ms: start ? Date.now() - start : null,
+    });
+  });
+
+  // Plain forms: the answer replaces the page, so the entry waits for the next page --------
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.classList) return;
+    if (form.classList.contains("js-logout")) { clearLog(); return; }
+    if (event.defaultPrevented) return; // htmx sends it, and records it after the answer
+    var entry = {
+      kind: "request",
+      method: (form.getAttribute("method") || "get").toUpperCase(),
+      url: new URL(form.action, location.href).pathname,
+      params: maskParams(new FormData(form, event.submitter)),
+      started: Date.now(),
+    };
+    try { sessionStorage.setItem(PENDING_KEY, JSON.stringify(entry)); } catch (e) { /* full */ }
+  });
+
+  function pageProblem() {
+    // error.html: a heading and a message; a form shown again: its alert or field message.
+    var errorPage = document.querySelector("h1.empty-title");
+    var alert = errorPage ? errorPage.parentElement.querySelector(".empty-subtitle")
+      : document.querySelector("[role=alert], .invalid-feedback");
+    return {
+      title: errorPage ? errorPage.textContent : "",
+      message: shown(alert ? alert.textContent : ""),
+    };
+  }
+
+  function settlePendingForm() {
+    var raw = sessionStorage.getItem(PENDING_KEY);
+    if (!raw) return;
+    sessionStorage.removeItem(PENDING_KEY);
+    var entry;
+    try { entry = JSON.parse(raw); } catch (e) { return; }
+    var navigation = performance.getEntriesByType("navigation")[0];
+    var status = navigation && navigation.responseStatus;
+    if (!status || status < 400 || Date.now() - entry.started > 60000) return;
+    entry.status = status;
+    entry.error = true;
+    var problem = pageProblem();
+    entry.title = shown(problem.title || REASONS[status] || "HTTP " + status);
+    entry.message = problem.message;
+    entry.ms = Math.round(navigation.responseEnd - navigation.startTime);
+    delete entry.started;
+    record(entry);
+  }
+
+  // Script errors ----------------------------------------------------------------------------
+
+  function scriptError(title, message, where) {
+    record({ kind: "error", method: "", url: where || location.pathname, status: 0, error: true,
+             title: shown(title), message: shown(message), params: {} });
+  }
+
+  window.addEventListener("error", function (event) {
+    if (event.target && event.target !== window) return; // a failed <img>/<script>, not code
+    var error = event.error;
+    var where = event.filename ? event.filename + ":" + event.lineno : "";
+    scriptError(error && error.name ? error.name : "Error", event.message || "script error", where);
+  });
+
+  window.addEventListener("unhandledrejection", function (event) {
+    var reason = event.reason;
+    var name = reason && reason.name ? reason.name : "Unhandled rejection";
+    scriptError(name, reason && reason.message ? reason.message : String(reason), "");
+  });
+
+  // Toasts -------------------------------------------------------------------------------------
 
   function showToast(title, message) {
     var box = document.getElementById("toasts");
@@ -56,24 +190,10 @@
     setTimeout(function () { toast.remove(); }, 8000);
   }
 
-  window.ShipyardLog = { read: readLog, clear: function () { localStorage.removeItem(LOG_KEY); } };
+  window.ShipyardLog = { read: readLog, clear: clearLog, limit: LOG_LIMIT };
 
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
-  });
-
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var xhr = event.detail.xhr;
-    var config = event.detail.requestConfig || {};
-    record({
-      kind: "request",
-      method: (config.verb || "get").toUpperCase(),
-      url: config.path || "",
-      status: xhr ? xhr.status : 0,
-      error: !event.detail.successful,
-      params: maskParams(config.parameters),
-      message: event.detail.successful ? "" : (xhr && xhr.statusText) || "request failed",
-    });
   });
 
   document.addEventListener("shipyard:error", function (event) {
@@ -85,14 +205,5 @@
     showToast("Network error", "The server could not be reached.");
   });
 
-  window.addEventListener("error", function (event) {
-    record({ kind: "error", method: "", url: location.pathname, status: 0, error: true,
-             params: {}, message: String(event.message || "script error") });
-  });
-
-  document.addEventListener("submit", function (event) {
-    if (event.target.classList && event.target.classList.contains("js-logout")) {
-      window.ShipyardLog.clear();
-    }
-  });
+  settlePendingForm();
 })();

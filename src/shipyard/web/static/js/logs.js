@@ -1,10 +1,12 @@
-// The Logs / Errors page: lists, filters and clears the client-side log of app.js.
+// The Logs / Errors page: lists, filters and clears the client-side log that app.js keeps.
 (function () {
   "use strict";
   var card = document.getElementById("client-log");
   var rows = document.getElementById("log-rows");
   var errorsOnly = document.getElementById("log-errors-only");
   var search = document.getElementById("log-search");
+  var count = document.getElementById("log-count");
+  var COLUMNS = 8;
 
   function cell(text, className) {
     var td = document.createElement("td");
@@ -13,43 +15,80 @@
     return td;
   }
 
+  function paramsText(params) {
+    return Object.keys(params || {}).map(function (name) {
+      return name + "=" + params[name];
+    }).join(", ");
+  }
+
+  function kindLabel(entry) {
+    return entry.kind === "error" ? card.dataset.kindError : card.dataset.kindRequest;
+  }
+
+  function row(entry) {
+    var tr = document.createElement("tr");
+    if (entry.error) tr.className = "client-log-error";
+    var time = cell("", "text-nowrap");
+    var stamp = document.createElement("time");
+    stamp.dateTime = entry.time;
+    stamp.textContent = new Date(entry.time).toLocaleString();
+    time.append(stamp);
+    tr.append(
+      time,
+      cell(entry.status ? String(entry.status) : "—", entry.error ? "text-danger fw-bold" : ""),
+      cell(kindLabel(entry), "text-nowrap"),
+      cell(entry.method || "—"),
+      cell(entry.url || "", "log-url"),
+      cell(entry.title || "", entry.error ? "text-danger" : ""),
+      cell(entry.message || "", "log-message"),
+      cell(paramsText(entry.params), "log-params font-monospace small")
+    );
+    return tr;
+  }
+
+  function matches(entry, term) {
+    if (errorsOnly.checked && !entry.error) return false;
+    if (!term) return true;
+    var text = [entry.time, entry.status, kindLabel(entry), entry.method, entry.url, entry.title,
+                entry.message, paramsText(entry.params)].join(" ");
+    return text.toLowerCase().indexOf(term) !== -1;
+  }
+
+  function emptyRow(text) {
+    var tr = document.createElement("tr");
+    var td = cell(text, "text-secondary text-center py-4");
+    td.colSpan = COLUMNS;
+    tr.append(td);
+    return tr;
+  }
+
   function render() {
+    var all = window.ShipyardLog.read();
     var term = search.value.trim().toLowerCase();
-    var entries = window.ShipyardLog.read().slice().reverse().filter(function (entry) {
-      if (errorsOnly.checked && !entry.error) return false;
-      return !term || JSON.stringify(entry).toLowerCase().indexOf(term) !== -1;
-    });
+    var entries = all.slice().reverse().filter(function (entry) { return matches(entry, term); });
     rows.replaceChildren();
     if (!entries.length) {
-      var tr = document.createElement("tr");
-      var td = cell(card.dataset.empty, "text-secondary text-center");
-      td.colSpan = 5;
-      tr.append(td);
-      rows.append(tr);
-      return;
+      rows.append(emptyRow(all.length ? card.dataset.noMatch : card.dataset.empty));
+    } else {
+      rows.append.apply(rows, entries.map(row));
     }
-    entries.forEach(function (entry) {
-      var tr = document.createElement("tr");
-      var params = JSON.stringify(entry.params || {});
-      tr.append(
-        cell(new Date(entry.time).toLocaleString(), "text-nowrap"),
-        cell(entry.status ? String(entry.status) : "—", entry.error ? "text-danger" : ""),
-        cell(entry.method || "—"),
-        cell(entry.url || ""),
-        cell((entry.message || "") + (params !== "{}" ? " " + params : ""))
-      );
-      rows.append(tr);
-    });
+    count.textContent = card.dataset.count
+      .replace("{shown}", String(entries.length)).replace("{total}", String(all.length));
   }
 
   errorsOnly.addEventListener("change", render);
   search.addEventListener("input", render);
   document.getElementById("log-refresh").addEventListener("click", render);
-  document.getElementById("log-clear").addEventListener("click", function () {
-    if (window.confirm(card.dataset.confirm)) {
-      window.ShipyardLog.clear();
-      render();
-    }
+  document.getElementById("log-clear-confirm").addEventListener("click", function () {
+    window.ShipyardLog.clear();
+    render();
+    var Modal = window.tabler && window.tabler.Modal;
+    var dialog = document.getElementById("log-clear-dialog");
+    if (Modal) Modal.getOrCreateInstance(dialog).hide();
+  });
+  // Another tab of the console may record entries meanwhile.
+  window.addEventListener("storage", function (event) {
+    if (event.key === null || event.key === "shipyard.client-log") render();
   });
   render();
 })();
