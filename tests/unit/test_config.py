@@ -12,8 +12,15 @@ from shipyard.config import CONFIG_ENV, Settings, load_settings
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No SHIPYARD_* variables during a test, and none left behind after it.
+
+    `load_settings` records the config file in the environment; setting each name first makes
+    monkeypatch remember it, so teardown removes what a test left there (later tests in the
+    same process would otherwise read that config file).
+    """
     for name in ("SHIPYARD_DATA_DIR", "SHIPYARD_DATABASE_URL", "SHIPYARD_PORT", CONFIG_ENV):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def test_defaults_are_the_embedded_sqlite_on_loopback(tmp_path: Path) -> None:
