@@ -129,19 +129,6 @@ def survey(path: Path) -> Survey:
     return Survey(bytes=total, temps=temps)
 
 
-def measure(path: Path) -> int:
-    """Bytes in regular files under `path`, links not followed; uploads in progress excluded."""
-    return survey(path).bytes
-
-
-def free_bytes(settings: Settings, name: str) -> int | None:
-    path = host(settings, name).path
-    try:
-        return shutil.disk_usage(path).free
-    except OSError:
-        return None
-
-
 def trash(settings: Settings, folder: Folder) -> None:
     """Take a deleted folder's directory out of sight now and remove it in the background."""
     path = directory(settings, folder)
