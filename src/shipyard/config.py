@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     totp_required_for_admins: bool = False
     totp_issuer: str = "Shipyard"
 
+    # Prometheus metrics at /metrics: a scraper must send `Authorization: Bearer <metrics_token>`
+    # or come from an address in `metrics_allow` (IP addresses or networks, e.g. 10.0.0.0/8).
+    metrics_token: str | None = None
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19456, ge=8192)
     argon2_parallelism: int = Field(default=1, ge=1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from shipyard.agents.models import Agent, AgentToken, ResourceGroup, ResourceGroupProject
+from shipyard.announcements.models import Announcement
+from shipyard.audit.models import AuditEntry
 from shipyard.auth.models import (
     ApiToken,
     LoginChallenge,
@@ -13,6 +15,7 @@ from shipyard.auth.models import (
 )
 from shipyard.db import Base
 from shipyard.environments.models import Environment
+from shipyard.maintenance.models import AdminTask
 from shipyard.policies.models import ResourcePolicy
 from shipyard.projects.models import Project, ProjectMember
 from shipyard.scheduler.models import Usage
@@ -21,9 +24,12 @@ from shipyard.storage.models import Folder, FolderInvitation, FolderPermission, 
 from shipyard.users.models import User
 
 __all__ = [
+    "AdminTask",
     "Agent",
     "AgentToken",
+    "Announcement",
     "ApiToken",
+    "AuditEntry",
     "Base",
     "ComputeSession",
     "Environment",

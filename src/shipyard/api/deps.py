@@ -168,3 +168,6 @@ def require_admin(user: Annotated[User, Depends(require_api_user)]) -> User:
     if not user.is_admin:
         raise PermissionDenied(_("Only administrators may do this."))
     return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import typer
 from rich.table import Table
 
+from shipyard.cli import (
+    admin_announcement,
+    admin_groups,
+    admin_maintenance,
+    admin_policies,
+    admin_projects,
+    admin_users,
+)
 from shipyard.cli.client import ApiError, authed, call
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 
@@ -16,8 +23,12 @@ agent_tokens = typer.Typer(help="Tokens agents register with.", no_args_is_help=
 app.add_typer(agent_tokens, name="agent-token")
 envs = typer.Typer(help="Environments sessions run in.", no_args_is_help=True)
 app.add_typer(envs, name="environment")
-users = typer.Typer(help="User accounts.", no_args_is_help=True)
-app.add_typer(users, name="user")
+app.add_typer(admin_users.app, name="user")
+app.add_typer(admin_projects.app, name="project")
+app.add_typer(admin_policies.app, name="policy")
+app.add_typer(admin_groups.app, name="resource-group")
+app.add_typer(admin_announcement.app, name="announcement")
+app.add_typer(admin_maintenance.app, name="maintenance")
 
 
 @agent_tokens.command("create")
@@ -96,16 +107,3 @@ def rescan_environments(output: Output = OutputOption) -> None:
         f"added: {', '.join(report['added']) or '-'}; kept: {', '.join(report['kept']) or '-'}; "
         f"disabled: {', '.join(report['disabled']) or '-'}"
     )
-
-
-@users.command("reset-2fa")
-def reset_two_factor(
-    user: Annotated[str, typer.Argument(help="the user's email (or id)")],
-    output: Output = OutputOption,
-) -> None:
-    """Turn off a user's two-factor login (a lost phone); they log in with the password alone."""
-    found = _admin_call("POST", f"/api/v1/admin/users/{quote(user, safe='@')}/reset-2fa")
-    if output is Output.JSON:
-        print_json(found)
-        return
-    console.print(f"two-factor login of {found['email']} is off; it can be set up again")

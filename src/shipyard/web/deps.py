@@ -18,6 +18,8 @@ from shipyard.api.deps import (
     submitted_csrf,
 )
 from shipyard.auth import tokens, totp
+from shipyard.errors import PermissionDenied
+from shipyard.i18n import _
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
 from shipyard.users.models import User
@@ -91,10 +93,18 @@ async def require_viewer(
     )
 
 
+async def require_admin_viewer(viewer: Annotated[Viewer, Depends(require_viewer)]) -> Viewer:
+    """An administrator looking at an admin page; anyone else gets the 403 page."""
+    if not viewer.user.is_admin:
+        raise PermissionDenied(_("Only administrators may see this page."))
+    return viewer
+
+
 async def anon_csrf(request: Request) -> str:  # async: no thread hop
     """The anonymous CSRF token (double-submit cookie) this visitor has, or a new one."""
     return request.cookies.get(ANON_CSRF_COOKIE) or tokens.new_secret()
 
 
 CurrentViewer = Annotated[Viewer, Depends(require_viewer)]
+CurrentAdmin = Annotated[Viewer, Depends(require_admin_viewer)]
 AnonCsrf = Annotated[str, Depends(anon_csrf)]

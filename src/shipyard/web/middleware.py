@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shipyard.audit.service import set_request_address
 from shipyard.i18n import negotiate, set_language
 from shipyard.web.cookies import LANGUAGE_COOKIE
 
@@ -25,7 +26,8 @@ HEADERS = [
 
 
 class ConsoleMiddleware:
-    """Sets the request's language (cookie, then Accept-Language) and adds security headers."""
+    """Sets the request's language (cookie, then Accept-Language) and client address (for the
+    audit log), and adds security headers."""
 
     def __init__(self, app: ASGIApp, *, default_language: str) -> None:
         self.app = app
@@ -36,6 +38,7 @@ class ConsoleMiddleware:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
+        set_request_address(connection.client.host if connection.client else "")
         chosen = connection.cookies.get(LANGUAGE_COOKIE)
         set_language(
             chosen

@@ -6,6 +6,13 @@ from fastapi import APIRouter
 
 from shipyard.api.routes import (
     admin,
+    admin_agents,
+    admin_announcement,
+    admin_audit,
+    admin_maintenance,
+    admin_policies,
+    admin_projects,
+    admin_users,
     auth,
     catalog,
     folders,
@@ -31,5 +38,12 @@ for module in (
     invitations,
     catalog,
     admin,
+    admin_users,
+    admin_projects,
+    admin_policies,
+    admin_agents,
+    admin_maintenance,
+    admin_announcement,
+    admin_audit,
 ):
     router.include_router(module.router)

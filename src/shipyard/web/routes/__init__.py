@@ -6,6 +6,14 @@ from fastapi import APIRouter
 
 from shipyard.web.routes import (
     account,
+    admin,
+    admin_agents,
+    admin_announcement,
+    admin_audit,
+    admin_maintenance,
+    admin_policies,
+    admin_projects,
+    admin_users,
     auth,
     data,
     data_files,
@@ -17,6 +25,24 @@ from shipyard.web.routes import (
 )
 
 router = APIRouter(include_in_schema=False)
-MODULES = (auth, summary, account, two_factor, preferences, sessions, terminal, data, data_files)
+MODULES = (
+    auth,
+    summary,
+    account,
+    two_factor,
+    preferences,
+    sessions,
+    terminal,
+    data,
+    data_files,
+    admin,
+    admin_users,
+    admin_projects,
+    admin_policies,
+    admin_agents,
+    admin_maintenance,
+    admin_announcement,
+    admin_audit,
+)
 for module in MODULES:
     router.include_router(module.router)

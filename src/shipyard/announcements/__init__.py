@@ -1,0 +1,1 @@
+"""The announcement every page shows (one, set by admins)."""

@@ -1,0 +1,2 @@
+"""Maintenance tasks admins start (recalculate usage, rescan environments) and the
+background runner."""
