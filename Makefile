@@ -8,6 +8,8 @@ DATA_DIR ?= $(CURDIR)/data
 HOST ?= 127.0.0.1
 PORT ?= 8090
 PYTEST := tools/lane.sh
+# The database-backed lanes run on two workers (pytest-xdist); each has its own database.
+WORKERS ?= 2
 
 .PHONY: up setup system-up system-test lint typecheck test test-unit test-api test-web \
         test-browser test-agent test-pg messages bench clean
@@ -51,10 +53,10 @@ test-unit: setup
 	$(PYTEST) unit tests/unit
 
 test-api: setup
-	$(PYTEST) api tests/api
+	$(PYTEST) api -n $(WORKERS) tests/api
 
 test-web: setup
-	$(PYTEST) web tests/web
+	$(PYTEST) web -n $(WORKERS) tests/web
 
 test-browser: setup
 	$(PYTEST) browser tests/browser
@@ -65,7 +67,7 @@ test-agent: setup
 # The database tests again on PostgreSQL: the one in SHIPYARD_TEST_DATABASE_URL, or a
 # throwaway server started (and removed) by tools/with-postgres.sh.
 test-pg: setup
-	tools/with-postgres.sh $(PYTEST) pg tests/unit tests/api tests/web tests/pg
+	tools/with-postgres.sh $(PYTEST) pg -n $(WORKERS) tests/unit tests/api tests/web tests/pg
 
 test: system-test lint typecheck test-unit test-api test-web test-browser test-agent test-pg
 	@echo "make test: every lane passed"

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from shipyard import migrate
 from shipyard.app import create_app
@@ -50,7 +50,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pg_url() -> str | None:
-    return os.environ.get(PG_URL_ENV) or None
+    """The PostgreSQL to test on. Under pytest-xdist each worker gets a database of its own
+    next to the given one (`<name>_gw0`, ...), created on first use."""
+    url = os.environ.get(PG_URL_ENV) or None
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or worker is None:
+        return url
+    base = Settings(database_url=url).effective_database_url
+    own = make_url(base).set(database=f"{make_url(base).database}_{worker}")
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+            )
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
