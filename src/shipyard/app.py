@@ -23,6 +23,9 @@ from shipyard.api.routes import router as api_router
 from shipyard.api.routes.system import health
 from shipyard.config import Settings, get_settings
 from shipyard.db import Database
+from shipyard.metrics import endpoint as metrics_endpoint
+from shipyard.metrics.middleware import HttpMetricsMiddleware
+from shipyard.metrics.registry import Metrics
 from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.storage.monitor import StorageMonitor
 from shipyard.web import errors as web_errors
@@ -127,16 +130,21 @@ def create_app(
     app.state.db = database or Database(settings.effective_database_url)
     app.state.templates = make_templates()
     app.state.notifier = Notifier()
+    app.state.metrics = Metrics()
+    app.state.metrics.watch(app.state.db)
     app.state.scheduler = SchedulerLoop(
         app.state.db,
         app.state.notifier,
         tick=settings.scheduler_tick_seconds,
         lost_after=settings.agent_lost_seconds,
+        metrics=app.state.metrics,
     )
     app.state.storage_monitor = StorageMonitor(app.state.db, settings)
     app.add_middleware(ConsoleMiddleware, default_language=settings.default_language)
+    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)  # outermost: times all
     _install_error_handlers(app)
     app.include_router(health)
+    app.include_router(metrics_endpoint.router)
     app.include_router(agent_protocol.router)
     app.include_router(api_router, dependencies=[Depends(api_principal)])
     app.include_router(web_router, dependencies=[Depends(web_principal)])

@@ -15,7 +15,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from shipyard.metrics.access import parse_networks
+
 CONFIG_ENV = "SHIPYARD_CONFIG"
+MIN_METRICS_TOKEN = 16
 
 
 def default_data_dir() -> Path:
@@ -99,6 +102,21 @@ class Settings(BaseSettings):
         if value and value.startswith(("postgresql://", "postgres://")):
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value or None
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_networks(cls, value: list[str]) -> list[str]:
+        """Allow-list entries must be IP addresses or networks: a typo must not open /metrics."""
+        return [str(network) for network in parse_networks(value)]
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str | None) -> str | None:
+        """An empty token means none; a short one would be guessable."""
+        token = (value or "").strip()
+        if token and len(token) < MIN_METRICS_TOKEN:
+            raise ValueError(f"metrics_token needs at least {MIN_METRICS_TOKEN} characters")
+        return token or None
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.agents import service as agents
 from shipyard.agents.notifier import Notifier
 from shipyard.db import Database, utcnow
+from shipyard.metrics.registry import Metrics
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 
@@ -34,12 +35,14 @@ class SchedulerLoop:
         tick: float = 2.0,
         lost_after: float = 30.0,
         housekeeping_every: float = 2.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
         self.notifier = notifier
         self.tick = tick
         self.lost_after = lost_after
         self.housekeeping_every = housekeeping_every
+        self.metrics = metrics or Metrics()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -80,12 +83,15 @@ class SchedulerLoop:
         """One round (thread): housekeeping when due, then placement; wakes touched agents."""
         if not self._holds_lock():
             return
+        started = time.perf_counter()
         touched: set[str] = set()
         if time.monotonic() - self._last_housekeeping >= self.housekeeping_every:
             touched |= self.housekeeping()
             self._last_housekeeping = time.monotonic()
         with self.database.session() as db:
             result = schedule_once(db)
+        self.metrics.observe_placements(result.waits)
+        self.metrics.scheduler_round_seconds.observe(time.perf_counter() - started)
         touched |= result.agents_touched
         if touched:
             self.notifier.notify(touched)

@@ -38,6 +38,7 @@ class Round:
     placed: int = 0
     waiting: int = 0
     agents_touched: set[str] = field(default_factory=set)
+    waits: list[float] = field(default_factory=list)  # seconds each placed session was pending
 
 
 @dataclass
@@ -91,6 +92,7 @@ def _schedule_group(db: Session, group: ResourceGroup, result: Round) -> None:
         if reason is None:
             result.placed += 1
             result.agents_touched.add(str(session.agent_id))
+            result.waits.append((session.status_changed_at - session.created_at).total_seconds())
         else:
             waiting.append((session, reason))
     result.waiting += len(waiting)

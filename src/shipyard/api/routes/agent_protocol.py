@@ -75,8 +75,9 @@ async def heartbeat(body: Heartbeat, request: Request) -> HeartbeatReply:
     The hottest call of the manager (every agent, every few seconds): all its database work
     runs in one worker-thread hop.
     """
-    token = bearer_token(request)
-    version, changed = await run_in_threadpool(_heartbeat, request.app.state.db, token, body)
+    with request.app.state.metrics.agent_heartbeat_seconds.time():
+        token = bearer_token(request)
+        version, changed = await run_in_threadpool(_heartbeat, request.app.state.db, token, body)
     if changed:  # sessions ended or a lost agent came back: a waiting session may fit now
         request.app.state.scheduler.wake()
     return HeartbeatReply(desired_version=version)

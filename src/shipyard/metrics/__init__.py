@@ -1,0 +1,1 @@
+"""Prometheus metrics at /metrics: instruments, database gauges, access rules."""
