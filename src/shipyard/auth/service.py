@@ -9,6 +9,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from shipyard.audit.models import Action
+from shipyard.audit.service import record
 from shipyard.auth import passwords, throttle, tokens, totp
 from shipyard.auth.models import ApiToken, WebSession
 from shipyard.config import Settings
@@ -47,9 +49,12 @@ def check_password(db: Session, creds: Credentials, *, settings: Settings) -> Us
         throttle.record_failure(
             db, email=email, client_address=creds.client_address, settings=settings
         )
+        _record_failure(db, creds, user=user, reason="unknown_user" if user is None else "password")
         db.commit()
         raise AuthenticationFailed(_("Incorrect email or password."))
     if not user.is_active:
+        _record_failure(db, creds, user=user, reason="inactive")
+        db.commit()
         raise AuthenticationFailed(_("This account is inactive. Ask an administrator."))
     if passwords.needs_rehash(settings, user.password_hash):
         user.password_hash = passwords.hash_password(settings, creds.password)
@@ -57,9 +62,28 @@ def check_password(db: Session, creds: Credentials, *, settings: Settings) -> Us
     return user
 
 
+def _record_failure(db: Session, creds: Credentials, *, user: User | None, reason: str) -> None:
+    """A failed login in the audit log, under the email as typed (there is no actor)."""
+    record(
+        db,
+        Action.LOGIN_FAILED,
+        actor=None,
+        actor_email=creds.email.strip(),
+        target_type="user" if user else "",
+        target_id=user.id if user else "",
+        target_label=user.email if user else "",
+        details={"reason": reason},
+        success=False,
+        address=creds.client_address,
+    )
+
+
 def complete_login(db: Session, *, user: User) -> None:
-    """Every factor was right: the account's failure count starts afresh."""
+    """Every factor was right: the account's failure count starts afresh (and it is logged)."""
     throttle.forget_account(db, email=user.email)
+    record(
+        db, Action.LOGIN, actor=user, target_type="user", target_id=user.id, target_label=user.email
+    )
     db.commit()
 
 
@@ -159,7 +183,23 @@ def resolve_web_session(
 
 
 def end_web_session(db: Session, raw: str) -> None:
-    db.execute(delete(WebSession).where(WebSession.token_hash == tokens.digest(raw)))
+    """Log out: the session ends (and its user's logout is logged, if it was still live)."""
+    found = db.execute(
+        select(WebSession.id, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == tokens.digest(raw))
+    ).first()
+    if found is not None:
+        session_id, user = found
+        db.execute(delete(WebSession).where(WebSession.id == session_id))
+        record(
+            db,
+            Action.LOGOUT,
+            actor=user,
+            target_type="user",
+            target_id=user.id,
+            target_label=user.email,
+        )
     db.commit()
 
 
@@ -182,6 +222,16 @@ def issue_api_token(
         expires_at=utcnow() + timedelta(days=lifetime),
     )
     db.add(token)
+    db.flush()  # the id, for the audit entry
+    record(
+        db,
+        Action.TOKEN_CREATE,
+        actor=user,
+        target_type="api_token",
+        target_id=token.id,
+        target_label=name,
+        details={"prefix": token.prefix, "days": lifetime},
+    )
     db.commit()
     return raw, token
 
@@ -209,6 +259,15 @@ def revoke_api_token(db: Session, *, user: User, token_id: uuid.UUID) -> None:
     token = db.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound(_("No such API token."))
+    record(
+        db,
+        Action.TOKEN_REVOKE,
+        actor=user,
+        target_type="api_token",
+        target_id=token.id,
+        target_label=token.name,
+        details={"prefix": token.prefix},
+    )
     db.delete(token)
     db.commit()
 

@@ -25,6 +25,8 @@ import pyotp
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from shipyard.audit.models import Action
+from shipyard.audit.service import record
 from shipyard.auth import throttle, tokens
 from shipyard.auth.models import RecoveryCode
 from shipyard.config import Settings
@@ -123,6 +125,7 @@ def confirm_setup(db: Session, user: User, *, code: str, settings: Settings) -> 
         )
     user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
     user.totp_enabled, user.totp_last_step = True, step
+    _record(db, Action.TWO_FACTOR_ENABLE, actor=user, user=user)
     return issue_recovery_codes(db, user)
 
 
@@ -143,6 +146,7 @@ def disable(
     except AuthenticationFailed as exc:  # the caller is logged in: a wrong code is bad input
         raise InvalidInput(exc.message, details=exc.details) from exc
     _clear(db, user)
+    _record(db, Action.TWO_FACTOR_DISABLE, actor=user, user=user)
     db.commit()
 
 
@@ -150,9 +154,14 @@ def reset(db: Session, ref: str, *, by: User) -> User:
     """An admin turns off a user's two-factor login (lost phone); logged with who did it."""
     user = _user_by_ref(db, ref)
     _clear(db, user)
+    _record(db, Action.TWO_FACTOR_RESET, actor=by, user=user)
     db.commit()
     log.info("two-factor login of %s (%s) reset by %s", user.email, user.id, by.email)
     return user
+
+
+def _record(db: Session, action: Action, *, actor: User, user: User) -> None:
+    record(db, action, actor=actor, target_type="user", target_id=user.id, target_label=user.email)
 
 
 def _clear(db: Session, user: User) -> None:

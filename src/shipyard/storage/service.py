@@ -12,6 +12,8 @@ from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shipyard.audit.models import Action as Audited
+from shipyard.audit.service import record
 from shipyard.config import Settings
 from shipyard.db import utcnow
 from shipyard.errors import Conflict, NotFound, PermissionDenied, QuotaExceeded, ShipyardError
@@ -372,6 +374,15 @@ def delete_folder(db: Session, settings: Settings, *, user: User, ref: str) -> N
             details={"sessions": list(in_use)},
         )
     db.delete(folder)
+    record(
+        db,
+        Audited.FOLDER_DELETE,
+        actor=user,
+        target_type="folder",
+        target_id=folder.id,
+        target_label=folder.name,
+        details={"host": folder.host},
+    )
     db.commit()
     hosts.trash(settings, folder)
     log.info("folder %s (%s) deleted by %s", folder.id, folder.name, user.email)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
+from shipyard.audit.models import Action as Audited
+from shipyard.audit.service import record
 from shipyard.db import utcnow
 from shipyard.errors import Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
@@ -69,8 +71,22 @@ def invite(db: Session, *, user: User, ref: str, email: str, perm: Perm) -> Fold
         folder_id=folder.id, inviter_id=user.id, invitee_id=invitee.id, perm=perm
     )
     db.add(invitation)
+    _record(db, Audited.FOLDER_INVITE, user, folder, invitee=invitee.email, perm=str(perm))
     db.commit()
     return invitation
+
+
+def _record(db: Session, action: Audited, actor: User, folder: Folder, **details: str) -> None:
+    """An audit entry about a folder; `details` say whom it concerns and how."""
+    record(
+        db,
+        action,
+        actor=actor,
+        target_type="folder",
+        target_id=folder.id,
+        target_label=folder.name,
+        details=details,
+    )
 
 
 def _grant(db: Session, folder_id: uuid.UUID, user_id: uuid.UUID) -> FolderPermission | None:
@@ -125,6 +141,8 @@ def accept(db: Session, *, user: User, invitation_id: uuid.UUID) -> FolderPermis
     db.add(grant)
     invitation.state = InvitationState.ACCEPTED
     invitation.responded_at = utcnow()
+    inviter = owner.email if owner else ""
+    _record(db, Audited.FOLDER_INVITE_ACCEPT, user, folder, inviter=inviter, perm=str(grant.perm))
     db.commit()
     return grant
 
@@ -158,6 +176,9 @@ def decline(db: Session, *, user: User, invitation_id: uuid.UUID) -> None:
     invitation = _invitation_to(db, user, invitation_id)
     invitation.state = InvitationState.DECLINED
     invitation.responded_at = utcnow()
+    folder = db.get(Folder, invitation.folder_id)
+    if folder is not None:
+        _record(db, Audited.FOLDER_INVITE_DECLINE, user, folder, perm=str(invitation.perm))
     db.commit()
 
 
@@ -171,6 +192,8 @@ def cancel(db: Session, *, user: User, invitation_id: uuid.UUID) -> None:
         raise _no_invitation()
     invitation.state = InvitationState.CANCELED
     invitation.responded_at = utcnow()
+    invitee = db.scalar(select(User.email).where(User.id == invitation.invitee_id)) or ""
+    _record(db, Audited.FOLDER_INVITE_CANCEL, user, folder, invitee=invitee)
     db.commit()
 
 
@@ -191,14 +214,33 @@ def _grant_of(db: Session, folder: Folder, email: str) -> FolderPermission:
 def change(db: Session, *, user: User, ref: str, email: str, perm: Perm) -> FolderPermission:
     folder = _owned_user_folder(db, user, ref)
     grant = _grant_of(db, folder, email)
+    before = grant.perm
     grant.perm = perm
+    _record(
+        db,
+        Audited.FOLDER_SHARE_CHANGE,
+        user,
+        folder,
+        user=email.strip().lower(),
+        perm=str(perm),
+        was=str(before),
+    )
     db.commit()
     return grant
 
 
 def revoke(db: Session, *, user: User, ref: str, email: str) -> None:
     folder = _owned_user_folder(db, user, ref)
-    db.delete(_grant_of(db, folder, email))
+    grant = _grant_of(db, folder, email)
+    _record(
+        db,
+        Audited.FOLDER_SHARE_REVOKE,
+        user,
+        folder,
+        user=email.strip().lower(),
+        perm=str(grant.perm),
+    )
+    db.delete(grant)
     db.commit()
 
 
@@ -208,6 +250,7 @@ def leave(db: Session, *, user: User, ref: str) -> None:
     if found.via is not Via.SHARED:
         raise InvalidInput(_("Only a folder shared with you can be left."))
     db.delete(_grant(db, found.folder.id, user.id))
+    _record(db, Audited.FOLDER_SHARE_LEAVE, user, found.folder)
     db.commit()
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shipyard.audit.models import Action
+from shipyard.audit.service import record
 from shipyard.auth import passwords, throttle
 from shipyard.auth.revocation import Revoked, revoke_other_access
 from shipyard.config import Settings
@@ -215,4 +217,12 @@ def _apply_password(
 ) -> Revoked:
     user.password_hash = passwords.hash_password(settings, change.new)
     user.password_changed_at = utcnow()
+    record(
+        db,
+        Action.PASSWORD_CHANGE,
+        actor=user,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+    )
     return revoke_other_access(db, user, keep_session=change.keep_session)
