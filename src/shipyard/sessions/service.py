@@ -237,6 +237,30 @@ def terminate(db: Session, *, viewer: User, session_id: uuid.UUID) -> ComputeSes
     return session
 
 
+def end_sessions_of_user(db: Session, user: User, *, reason: str) -> int:
+    """Cancel the user's pending sessions and ask their running ones to stop (no commit).
+
+    The ledger and the agents' desired state change with each move, in db's transaction.
+    Returns how many sessions were ended or asked to end.
+    """
+    mine = db.scalars(
+        select(ComputeSession).where(
+            ComputeSession.owner_id == user.id,
+            ComputeSession.status.in_(OCCUPYING | {SessionStatus.PENDING}),
+            ComputeSession.status != SessionStatus.TERMINATING,
+        )
+    )
+    ended = 0
+    for session in mine:
+        target = (
+            SessionStatus.CANCELLED
+            if session.status is SessionStatus.PENDING
+            else SessionStatus.TERMINATING
+        )
+        ended += lifecycle.move(db, session, target, reason)
+    return ended
+
+
 def apply_reports(db: Session, *, agent: Agent, reports: Iterable[SessionReport]) -> int:
     """Bring session statuses in line with what the agent says actually runs.
 
