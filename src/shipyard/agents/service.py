@@ -78,7 +78,15 @@ def create_agent_token(
     db: Session, *, group_name: str, created_by: uuid.UUID | None = None
 ) -> tuple[str, AgentToken]:
     """A new secret for agents of one resource group; the raw value is returned once."""
-    group = group_by_name(db, group_name)
+    raw, token = new_agent_token(db, group=group_by_name(db, group_name), created_by=created_by)
+    db.commit()
+    return raw, token
+
+
+def new_agent_token(
+    db: Session, *, group: ResourceGroup, created_by: uuid.UUID | None = None
+) -> tuple[str, AgentToken]:
+    """create_agent_token() in the caller's transaction (the caller commits)."""
     raw = AGENT_TOKEN_PREFIX + tokens.new_secret()
     token = AgentToken(
         token_hash=tokens.digest(raw),
@@ -87,7 +95,7 @@ def create_agent_token(
         created_by=created_by,
     )
     db.add(token)
-    db.commit()
+    db.flush()
     return raw, token
 
 
@@ -113,10 +121,10 @@ def register(
     if agent is None:
         agent = Agent(id=payload.agent_id, resource_group_id=group.id)
         db.add(agent)
+    if agent.resource_group_id != group.id:
+        raise Conflict(_("This agent id is registered in another resource group."))
     if payload.enforcement.sandbox == "none" and not unsandboxed_ok:
         agent.schedulable = False
-    elif agent.resource_group_id != group.id:
-        raise Conflict(_("This agent id is registered in another resource group."))
     agent.status = AgentStatus.ALIVE
     agent.hostname = payload.hostname
     agent.addr = payload.addr
@@ -191,15 +199,6 @@ def bump_many(db: Session, agent_ids: Iterable[str]) -> None:
         db.execute(
             update(Agent).where(Agent.id.in_(ids)).values(desired_version=Agent.desired_version + 1)
         )
-
-
-def set_schedulable(db: Session, *, agent_id: str, schedulable: bool) -> Agent:
-    agent = db.get(Agent, agent_id)
-    if agent is None:
-        raise NotFound(_("Unknown agent."))
-    agent.schedulable = schedulable
-    db.commit()
-    return agent
 
 
 def enforcement_notices(db: Session) -> list[str]:

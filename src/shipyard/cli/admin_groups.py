@@ -1,7 +1,131 @@
-"""`shipyard admin groups ...`."""
+"""`shipyard admin resource-group ...`: resource groups and the projects that may use them."""
 
 from __future__ import annotations
 
-import typer
+from typing import Annotated, Any
+from urllib.parse import quote
 
-app = typer.Typer(help="groups", no_args_is_help=True)
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from shipyard.agents.models import Placement
+from shipyard.cli.admin_agents import print_agents
+from shipyard.cli.admin_calls import admin_call
+from shipyard.cli.output import Output, OutputOption, console, print_json
+
+app = typer.Typer(help="Resource groups (groups of agents).", no_args_is_help=True)
+
+NameArg = Annotated[str, typer.Argument(help="the group's name")]
+BASE = "/api/v1/admin/resource-groups"
+
+
+def _path(name: str, action: str = "") -> str:
+    return f"{BASE}/{quote(name, safe='')}" + (f"/{action}" if action else "")
+
+
+def _slots(group: dict[str, Any]) -> str:
+    return ", ".join(f"{figure['slot']} {figure['shown']}" for figure in group["slots"])
+
+
+def _print(group: dict[str, Any], output: Output) -> None:
+    if output is Output.JSON:
+        print_json(group)
+        return
+    table = Table(show_header=False, box=None)
+    rows = [
+        ("name", group["name"]),
+        ("description", group["description"]),
+        ("active", "yes" if group["is_active"] else "no"),
+        ("placement", group["placement"]),
+        ("agents", f"{group['agents_alive']} alive of {group['agents_total']}"),
+        ("used / capacity", _slots(group)),
+        ("projects", ", ".join(group["projects"]) or "-"),
+    ]
+    for key, value in rows:
+        table.add_row(key, escape(str(value)))
+    console.print(table)
+
+
+@app.command("list")
+def list_(output: Output = OutputOption) -> None:
+    """Every group with its agents, used vs capacity and allowed projects."""
+    found = admin_call("GET", BASE)
+    if output is Output.JSON:
+        print_json(found)
+        return
+    table = Table("NAME", "ACTIVE", "PLACEMENT", "AGENTS", "USED / CAPACITY", "PROJECTS")
+    for group in found["data"]:
+        table.add_row(
+            escape(group["name"]), "yes" if group["is_active"] else "no", group["placement"],
+            f"{group['agents_alive']}/{group['agents_total']}", escape(_slots(group)),
+            escape(", ".join(group["projects"]) or "-"),
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("create")
+def create(
+    name: NameArg,
+    description: Annotated[str, typer.Option("--description")] = "",
+    placement: Annotated[Placement, typer.Option("--placement")] = Placement.BINPACK,
+    inactive: Annotated[bool, typer.Option("--inactive", help="create it inactive")] = False,
+    output: Output = OutputOption,
+) -> None:
+    """A new resource group (name: letters, digits, . _ -)."""
+    body = {
+        "name": name,
+        "description": description,
+        "placement": placement.value,
+        "is_active": not inactive,
+    }
+    _print(admin_call("POST", BASE, json=body), output)
+
+
+@app.command("update")
+def update(
+    name: NameArg,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    placement: Annotated[Placement | None, typer.Option("--placement")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="the default group stays active")
+    ] = None,
+    output: Output = OutputOption,
+) -> None:
+    """Change the description, placement or whether the group is active."""
+    body: dict[str, Any] = {}
+    if description is not None:
+        body["description"] = description
+    if placement is not None:
+        body["placement"] = placement.value
+    if active is not None:
+        body["is_active"] = active
+    _print(admin_call("PATCH", _path(name), json=body), output)
+
+
+@app.command("projects")
+def projects(
+    name: NameArg,
+    project: Annotated[
+        list[str] | None,
+        typer.Option("--project", "-p", help="a project that may use the group (repeat)"),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="no project may use it")] = False,
+    output: Output = OutputOption,
+) -> None:
+    """Show, or with --project/--clear set, the projects that may use the group."""
+    if project or clear:
+        group = admin_call("PUT", _path(name, "projects"), json={"projects": project or []})
+    else:
+        group = admin_call("GET", _path(name))
+    if output is Output.JSON:
+        print_json(group["projects"])
+        return
+    for project_name in group["projects"]:
+        typer.echo(project_name)
+
+
+@app.command("agents")
+def agents(name: NameArg, output: Output = OutputOption) -> None:
+    """The agents of the group."""
+    print_agents({"group": name}, output)

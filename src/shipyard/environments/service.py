@@ -9,9 +9,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shipyard.audit import service as audit
+from shipyard.audit.models import Action
 from shipyard.environments.models import Environment, EnvironmentSource
 from shipyard.errors import Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
+from shipyard.users.models import User
 
 DEFAULT_ENVIRONMENT = "python"
 TERMINAL = "terminal"
@@ -72,8 +75,11 @@ def register(
     description: str = "",
     interpreter: str = "",
     apps: tuple[str, ...] = (TERMINAL,),
+    actor: User | None = None,
 ) -> Environment:
-    """An admin-defined environment; the interpreter must be an absolute path."""
+    """An admin-defined environment; the interpreter must be an absolute path.
+
+    With `actor` (an admin), the addition is audited."""
     if interpreter and not Path(interpreter).is_absolute():
         raise InvalidInput(
             _("The interpreter must be an absolute path."), details={"field": "interpreter"}
@@ -94,6 +100,34 @@ def register(
         source=EnvironmentSource.ADMIN,
     )
     db.add(env)
+    db.flush()
+    if actor is not None:
+        _audit(db, Action.ENVIRONMENT_ADD, actor=actor, env=env)
+    db.commit()
+    return env
+
+
+def _audit(db: Session, action: Action, *, actor: User, env: Environment) -> None:
+    audit.record(
+        db, action, actor=actor, target_type="environment", target_id=env.id, target_label=env.name
+    )
+
+
+def by_name(db: Session, name: str) -> Environment:
+    """An environment, enabled or not (for admins)."""
+    env = db.scalar(select(Environment).where(Environment.name == name))
+    if env is None:
+        raise NotFound(_("Unknown environment: %(name)s.") % {"name": name})
+    return env
+
+
+def set_enabled(db: Session, *, actor: User, name: str, enabled: bool) -> Environment:
+    """Offer an environment to new sessions again, or stop offering it (running ones go on)."""
+    env = by_name(db, name)
+    if env.enabled != enabled:
+        env.enabled = enabled
+        action = Action.ENVIRONMENT_ENABLE if enabled else Action.ENVIRONMENT_DISABLE
+        _audit(db, action, actor=actor, env=env)
     db.commit()
     return env
 
@@ -105,10 +139,11 @@ class ScanResult:
     disabled: list[str]
 
 
-def rescan(db: Session, directories: list[Path]) -> ScanResult:
+def rescan(db: Session, directories: list[Path], *, actor: User | None = None) -> ScanResult:
     """Virtual environments (a dir with pyvenv.cfg and bin/python) under the given dirs.
 
     New ones are added, ones that vanished are disabled; admin and built-in ones are kept.
+    With `actor` (an admin), the rescan and what it found are audited.
     """
     found: dict[str, Path] = {}
     for directory in directories:
@@ -147,5 +182,14 @@ def rescan(db: Session, directories: list[Path]) -> ScanResult:
     for name in found:
         if name in existing:
             existing[name].enabled = True
+    result = ScanResult(added=added, kept=sorted(set(found) - set(added)), disabled=disabled)
+    if actor is not None:
+        audit.record(
+            db,
+            Action.ENVIRONMENTS_RESCAN,
+            actor=actor,
+            target_type="environment",
+            details={"added": result.added, "kept": result.kept, "disabled": result.disabled},
+        )
     db.commit()
-    return ScanResult(added=added, kept=sorted(set(found) - set(added)), disabled=disabled)
+    return result

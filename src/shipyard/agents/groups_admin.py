@@ -1,0 +1,240 @@
+"""Administration of resource groups: list with capacity and use, create, edit, allowed projects.
+
+Capacity is what live (ALIVE) schedulable agents offer; use is the group's ledger entry. The
+list costs four statements whatever the number of groups, agents and projects.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from shipyard.agents.admin import slot_figures
+from shipyard.agents.admin_schemas import GROUP_NAME, GroupAdmin, GroupCreate, GroupUpdate
+from shipyard.agents.models import (
+    DEFAULT_GROUP,
+    Agent,
+    AgentStatus,
+    ResourceGroup,
+    ResourceGroupProject,
+)
+from shipyard.audit import service as audit
+from shipyard.audit.models import Action
+from shipyard.errors import Conflict, InvalidInput, NotFound
+from shipyard.i18n import _
+from shipyard.projects.models import Project
+from shipyard.scheduler import ledger
+from shipyard.scheduler.ledger import EMPTY
+from shipyard.scheduler.models import Scope
+from shipyard.slots import ResourceSlots
+from shipyard.users.models import User
+
+_NAME = re.compile(GROUP_NAME)
+
+
+@dataclass
+class _Agents:
+    alive: int = 0
+    total: int = 0
+    capacity: ResourceSlots = field(default_factory=ResourceSlots)
+
+
+def _agent_figures(db: Session) -> dict[uuid.UUID, _Agents]:
+    figures: dict[uuid.UUID, _Agents] = defaultdict(_Agents)
+    rows = db.execute(
+        select(Agent.resource_group_id, Agent.status, Agent.schedulable, Agent.capacity)
+    )
+    for row in rows:
+        entry = figures[row.resource_group_id]
+        entry.total += 1
+        if row.status is AgentStatus.ALIVE:
+            entry.alive += 1
+            if row.schedulable:
+                entry.capacity = entry.capacity + ResourceSlots.from_json(row.capacity)
+    return figures
+
+
+def _allowed(db: Session) -> dict[uuid.UUID, list[str]]:
+    allowed: dict[uuid.UUID, list[str]] = defaultdict(list)
+    rows = db.execute(
+        select(ResourceGroupProject.resource_group_id, Project.name)
+        .join(Project, Project.id == ResourceGroupProject.project_id)
+        .order_by(Project.name)
+    )
+    for row in rows:
+        allowed[row.resource_group_id].append(row.name)
+    return allowed
+
+
+def list_groups(db: Session) -> list[GroupAdmin]:
+    """Every group (by name) with its agents, capacity, use and allowed projects."""
+    groups = list(db.scalars(select(ResourceGroup).order_by(ResourceGroup.name)))
+    figures = _agent_figures(db)
+    used = ledger.held_by_all(db, Scope.GROUP)
+    allowed = _allowed(db)
+    return [
+        _present(group, figures.get(group.id, _Agents()), used, allowed.get(group.id, []))
+        for group in groups
+    ]
+
+
+def _present(
+    group: ResourceGroup, agents: _Agents, used: dict[str, ledger.Held], projects: list[str]
+) -> GroupAdmin:
+    held = used.get(str(group.id), EMPTY)
+    return GroupAdmin(
+        id=group.id,
+        name=group.name,
+        description=group.description,
+        is_active=group.is_active,
+        placement=group.placement,
+        agents_alive=agents.alive,
+        agents_total=agents.total,
+        slots=slot_figures(agents.capacity, held.slots),
+        sessions=held.sessions,
+        projects=projects,
+        created_at=group.created_at,
+    )
+
+
+def get_group(db: Session, name: str) -> GroupAdmin:
+    group = _group(db, name)
+    return next(row for row in list_groups(db) if row.id == group.id)
+
+
+def _group(db: Session, name: str) -> ResourceGroup:
+    group = db.scalar(select(ResourceGroup).where(ResourceGroup.name == name))
+    if group is None:
+        raise NotFound(_("No such resource group: %(name)s.") % {"name": name})
+    return group
+
+
+def create_group(db: Session, *, actor: User, spec: GroupCreate) -> ResourceGroup:
+    if not _NAME.match(spec.name):
+        raise InvalidInput(
+            _(
+                "A name has 1 to 64 letters, digits, dots, dashes or underscores, and starts "
+                "with a letter or digit."
+            ),
+            details={"field": "name"},
+        )
+    if db.scalar(select(ResourceGroup.id).where(ResourceGroup.name == spec.name)) is not None:
+        raise Conflict(
+            _("A resource group with this name already exists."), details={"field": "name"}
+        )
+    group = ResourceGroup(
+        name=spec.name,
+        description=spec.description,
+        placement=spec.placement,
+        is_active=spec.is_active,
+    )
+    db.add(group)
+    db.flush()
+    audit.record(
+        db,
+        Action.GROUP_CREATE,
+        actor=actor,
+        target_type="resource_group",
+        target_id=group.id,
+        target_label=group.name,
+        details={"placement": group.placement.value, "is_active": group.is_active},
+    )
+    db.commit()
+    return group
+
+
+def update_group(db: Session, *, actor: User, name: str, change: GroupUpdate) -> ResourceGroup:
+    """Description, placement and active; the default group stays active."""
+    group = _group(db, name)
+    if change.is_active is False and group.name == DEFAULT_GROUP:
+        raise Conflict(
+            _("The default resource group cannot be deactivated."),
+            details={"field": "is_active"},
+        )
+    changed = {
+        key: value
+        for key, value in change.model_dump(exclude_none=True).items()
+        if getattr(group, key) != value
+    }
+    for key, value in changed.items():
+        setattr(group, key, value)
+    if changed:
+        audit.record(
+            db,
+            Action.GROUP_UPDATE,
+            actor=actor,
+            target_type="resource_group",
+            target_id=group.id,
+            target_label=group.name,
+            details={key: str(value) for key, value in changed.items()},
+        )
+    db.commit()
+    return group
+
+
+def _projects(db: Session, refs: list[str]) -> list[Project]:
+    """Projects by name or id; InvalidInput names the first unknown one."""
+    wanted = {ref.strip() for ref in refs if ref.strip()}
+    bad = sorted(ref for ref in wanted if "\x00" in ref or len(ref) > 64)
+    if bad:
+        raise InvalidInput(_("No such project."), details={"field": "projects"})
+    ids = {uuid.UUID(ref) for ref in wanted if _is_uuid(ref)}
+    found = list(db.scalars(select(Project).where(Project.name.in_(wanted) | Project.id.in_(ids))))
+    known = {p.name for p in found} | {str(p.id) for p in found}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise InvalidInput(
+            _("No such project: %(name)s.") % {"name": unknown[0]}, details={"field": "projects"}
+        )
+    return found
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def set_projects(db: Session, *, actor: User, name: str, projects: list[str]) -> list[str]:
+    """Exactly these projects (names or ids) may use the group; returns their names."""
+    group = _group(db, name)
+    chosen = _projects(db, projects)
+    before = set(
+        db.scalars(
+            select(Project.name)
+            .join(ResourceGroupProject, ResourceGroupProject.project_id == Project.id)
+            .where(ResourceGroupProject.resource_group_id == group.id)
+        )
+    )
+    after = {project.name for project in chosen}
+    if before != after:
+        db.execute(
+            delete(ResourceGroupProject).where(ResourceGroupProject.resource_group_id == group.id)
+        )
+        db.add_all(
+            ResourceGroupProject(resource_group_id=group.id, project_id=project.id)
+            for project in chosen
+        )
+        audit.record(
+            db,
+            Action.GROUP_PROJECTS_CHANGE,
+            actor=actor,
+            target_type="resource_group",
+            target_id=group.id,
+            target_label=group.name,
+            details={"added": sorted(after - before), "removed": sorted(before - after)},
+        )
+    db.commit()
+    return sorted(after)
+
+
+def project_choices(db: Session) -> list[Project]:
+    """Every project, by name, for the allowed-projects form."""
+    return list(db.scalars(select(Project).order_by(Project.name)))

@@ -1,0 +1,185 @@
+"""The console's administration of resource groups (admins only): list, create, edit, projects."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from shipyard.agents import groups_admin as groups
+from shipyard.agents.admin_schemas import GroupCreate, GroupUpdate
+from shipyard.agents.models import DEFAULT_GROUP
+from shipyard.api.deps import DbDep
+from shipyard.errors import InvalidInput, ShipyardError
+from shipyard.i18n import _
+from shipyard.validation import NO_NUL
+from shipyard.web import admin_agents_view as view
+from shipyard.web.deps import CurrentAdmin
+from shipyard.web.htmx import render
+
+router = APIRouter(prefix="/admin/resource-groups")
+
+GroupName = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
+Text = Annotated[str, Form(max_length=1024, pattern=NO_NUL)]
+BACK = "/admin/resource-groups"
+
+
+def _invalid(exc: ValidationError) -> InvalidInput:
+    """The first problem of a form, by the field it is about."""
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else "form"
+    messages = {
+        "name": _(
+            "A name has 1 to 64 letters, digits, dots, dashes or underscores, and starts "
+            "with a letter or digit."
+        ),
+        "description": _("The description is too long (at most 1000 characters)."),
+        "placement": _("Choose bin-pack or spread."),
+    }
+    return InvalidInput(messages.get(field, _("Check this field.")), details={"field": field})
+
+
+@router.get("")
+def groups_page(request: Request, viewer: CurrentAdmin, db: DbDep) -> HTMLResponse:
+    context = {"groups": groups.list_groups(db), **view.looks()}
+    return render(
+        request, "admin/groups.html", context, viewer=viewer, fragment="admin/_groups.html"
+    )
+
+
+# Create ----------------------------------------------------------------------------------------
+
+NEW = {"name": "", "description": "", "placement": "binpack", "is_active": "true"}
+
+
+@router.get("/new")
+def new_group(request: Request, viewer: CurrentAdmin) -> Response:
+    context = {"form": NEW, "back": BACK, "editing": False}
+    return view.dialog(request, viewer, "admin/_group_form.html", context)
+
+
+@router.post("/new")
+def create_group(
+    request: Request,
+    viewer: CurrentAdmin,
+    db: DbDep,
+    name: Text = "",
+    description: Text = "",
+    placement: Text = "binpack",
+    is_active: Annotated[bool, Form()] = False,
+) -> Response:
+    form = {
+        "name": name,
+        "description": description,
+        "placement": placement,
+        "is_active": "true" if is_active else "",
+    }
+    try:
+        try:
+            spec = GroupCreate(
+                name=name.strip(),
+                description=description,
+                placement=placement,
+                is_active=is_active,
+            )
+        except ValidationError as exc:
+            raise _invalid(exc) from exc
+        group = groups.create_group(db, actor=viewer.user, spec=spec)
+    except ShipyardError as exc:
+        context = {"form": form, "back": BACK, "editing": False}
+        return view.refused(request, viewer, "admin/_group_form.html", context, exc)
+    message = _("Resource group %(name)s created.") % {"name": group.name}
+    return view.done(request, message=message, back=BACK)
+
+
+# Edit ------------------------------------------------------------------------------------------
+
+
+def _edit_context(db: Session, name: str, form: dict[str, str] | None = None) -> dict[str, Any]:
+    group = groups.get_group(db, name)
+    shown = form or {
+        "name": group.name,
+        "description": group.description,
+        "placement": group.placement.value,
+        "is_active": "true" if group.is_active else "",
+    }
+    return {"form": shown, "group": group, "back": BACK, "editing": True, "default": DEFAULT_GROUP}
+
+
+@router.get("/{name}/edit")
+def edit_dialog(request: Request, viewer: CurrentAdmin, db: DbDep, name: GroupName) -> Response:
+    return view.dialog(request, viewer, "admin/_group_form.html", _edit_context(db, name))
+
+
+@router.post("/{name}/edit")
+def edit(
+    request: Request,
+    viewer: CurrentAdmin,
+    db: DbDep,
+    name: GroupName,
+    description: Text = "",
+    placement: Text = "binpack",
+    is_active: Annotated[bool, Form()] = False,
+) -> Response:
+    form = {
+        "name": name,
+        "description": description,
+        "placement": placement,
+        "is_active": "true" if is_active else "",
+    }
+    try:
+        try:
+            change = GroupUpdate(
+                description=description,
+                placement=placement,
+                is_active=is_active,
+            )
+        except ValidationError as exc:
+            raise _invalid(exc) from exc
+        groups.update_group(db, actor=viewer.user, name=name, change=change)
+    except ShipyardError as exc:
+        context = _edit_context(db, name, form)
+        return view.refused(request, viewer, "admin/_group_form.html", context, exc)
+    message = _("Resource group %(name)s saved.") % {"name": name}
+    return view.done(request, message=message, back=BACK)
+
+
+# Allowed projects ------------------------------------------------------------------------------
+
+
+def _projects_context(db: Session, name: str, chosen: set[str] | None = None) -> dict[str, Any]:
+    group = groups.get_group(db, name)
+    return {
+        "group": group,
+        "projects": groups.project_choices(db),
+        "chosen": set(group.projects) if chosen is None else chosen,
+        "form": {"projects": ""},
+        "back": BACK,
+    }
+
+
+@router.get("/{name}/projects")
+def projects_dialog(request: Request, viewer: CurrentAdmin, db: DbDep, name: GroupName) -> Response:
+    context = _projects_context(db, name)
+    return view.dialog(request, viewer, "admin/_group_projects.html", context)
+
+
+@router.post("/{name}/projects")
+def set_projects(
+    request: Request,
+    viewer: CurrentAdmin,
+    db: DbDep,
+    name: GroupName,
+    projects: Annotated[list[str] | None, Form(max_length=10000)] = None,
+) -> Response:
+    chosen = [project[:64] for project in projects or []]
+    try:
+        groups.set_projects(db, actor=viewer.user, name=name, projects=chosen)
+    except ShipyardError as exc:
+        context = _projects_context(db, name, set(chosen))
+        return view.refused(request, viewer, "admin/_group_projects.html", context, exc)
+    message = _("Projects of %(name)s saved.") % {"name": name}
+    return view.done(request, message=message, back=BACK)

@@ -1,0 +1,135 @@
+"""`shipyard admin resource-group|agent|agent-token|environment ...` against a live manager."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from shipyard.cli.main import app as cli
+from shipyard.db import Database
+from shipyard.scheduler.service import schedule_once
+from tests.factories import Account, Factory
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def as_admin(
+    live_server: str, factory: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Account:
+    """The CLI talks to the live server with an admin's API token."""
+    admin = factory.admin()
+    with httpx.Client(base_url=live_server) as http:
+        issued = http.post(
+            "/api/v1/auth/login", json={"email": admin.email, "password": admin.password}
+        )
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("SHIPYARD_ENDPOINT", live_server)
+    monkeypatch.setenv("SHIPYARD_TOKEN", issued.json()["token"])
+    monkeypatch.setenv("COLUMNS", "200")
+    return admin
+
+
+def ok(*args: str) -> str:
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def as_json(*args: str) -> object:
+    return json.loads(ok(*args, "--output", "json"))
+
+
+def test_resource_groups(as_admin: Account, factory: Factory) -> None:
+    project = factory.project()
+    created = as_json("admin", "resource-group", "create", "gpu", "--placement", "spread")
+    assert created == {**created, "name": "gpu", "placement": "spread", "is_active": True}
+    assert "gpu" in ok("admin", "resource-group", "list")
+    twice = runner.invoke(cli, ["admin", "resource-group", "create", "gpu"])
+    assert twice.exit_code == 1
+    assert "already exists" in twice.output
+    updated = as_json("admin", "resource-group", "update", "gpu", "--description", "A100")
+    assert updated["description"] == "A100"  # type: ignore[index]
+    off = runner.invoke(cli, ["admin", "resource-group", "update", "default", "--inactive"])
+    assert off.exit_code == 1
+    assert "cannot be deactivated" in off.output
+    allowed = as_json("admin", "resource-group", "projects", "gpu", "-p", project.name)
+    assert allowed == [project.name]
+    assert ok("admin", "resource-group", "projects", "gpu").split() == [project.name]
+    assert as_json("admin", "resource-group", "projects", "gpu", "--clear") == []
+    factory.agent(group="gpu")
+    listed = as_json("admin", "resource-group", "agents", "gpu")
+    assert listed["count"] == 1  # type: ignore[index]
+
+
+def test_agents_drain_undrain_move(as_admin: Account, factory: Factory, database: Database) -> None:
+    agent = factory.agent()
+    assert agent.id in ok("admin", "agent", "list")
+    assert f"agent {agent.id} is draining" in ok("admin", "agent", "drain", agent.id)
+    shown = as_json("admin", "agent", "list", "--group", "default")
+    row = next(a for a in shown["data"] if a["id"] == agent.id)  # type: ignore[index]
+    assert row["schedulable"] is False
+    undrained = as_json("admin", "agent", "undrain", agent.id)
+    assert undrained["schedulable"] is True  # type: ignore[index]
+    ok("admin", "resource-group", "create", "batch")
+    factory.session(factory.user().user)
+    with database.session() as db:
+        schedule_once(db)
+    busy = runner.invoke(cli, ["admin", "agent", "move", agent.id, "batch"])
+    assert busy.exit_code == 1
+    assert "still has sessions" in busy.output
+    idle = factory.agent()
+    assert f"agent {idle.id} moved to batch" in ok("admin", "agent", "move", idle.id, "batch")
+    missing = runner.invoke(cli, ["admin", "agent", "drain", "no-such-agent"])
+    assert missing.exit_code == 1
+    assert "No such agent" in missing.output
+
+
+def test_agent_tokens(as_admin: Account) -> None:
+    issued = as_json("admin", "agent-token", "create")
+    assert issued["token"].startswith("sya_")  # type: ignore[index]
+    listed = ok("admin", "agent-token", "list")
+    assert issued["prefix"] in listed  # type: ignore[index]
+    assert issued["token"] not in listed  # type: ignore[index]
+    token_id = issued["id"]  # type: ignore[index]
+    assert "revoked" in ok("admin", "agent-token", "revoke", token_id)
+    rows = as_json("admin", "agent-token", "list")["data"]  # type: ignore[index]
+    assert next(t for t in rows if t["id"] == token_id)["revoked_at"]
+    bad = runner.invoke(cli, ["admin", "agent-token", "revoke", "not-an-id"])
+    assert bad.exit_code == 1
+
+
+def test_environments(as_admin: Account) -> None:
+    assert "disabled: new sessions cannot use it" in ok("admin", "environment", "disable", "python")
+    listed = as_json("admin", "environment", "list")
+    assert listed["data"][0]["enabled"] is False  # type: ignore[index]
+    assert as_json("admin", "environment", "enable", "python")["enabled"] is True  # type: ignore[index]
+    missing = runner.invoke(cli, ["admin", "environment", "disable", "nope"])
+    assert missing.exit_code == 1
+    assert "Unknown environment: nope." in missing.output
+
+
+def test_a_normal_user_is_refused(
+    live_server: str, factory: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = factory.user()
+    with httpx.Client(base_url=live_server) as http:
+        issued = http.post(
+            "/api/v1/auth/login", json={"email": user.email, "password": user.password}
+        )
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("SHIPYARD_ENDPOINT", live_server)
+    monkeypatch.setenv("SHIPYARD_TOKEN", issued.json()["token"])
+    for args in (
+        ["admin", "resource-group", "list"],
+        ["admin", "agent", "list"],
+        ["admin", "agent-token", "list"],
+        ["admin", "environment", "disable", "python"],
+    ):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1
+        assert "Only administrators may do this." in result.output
