@@ -6,11 +6,12 @@ in the same transaction, so user, project, group and agent figures are sums of o
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from shipyard.sessions.models import OCCUPYING, ComputeSession
 from shipyard.slots import ResourceSlots, from_units, to_units
 
 Key = tuple[Scope, str]
+UsageKey = tuple[Scope, str, str]
 
 
 @dataclass(frozen=True)
@@ -135,15 +137,80 @@ class Drift:
     actual: int
 
 
-def rebuild(db: Session) -> list[Drift]:
-    """Recompute the ledger from the occupying sessions; return (and fix) every difference."""
-    expected: dict[tuple[Scope, str, str], int] = defaultdict(int)
-    occupying = db.scalars(select(ComputeSession).where(ComputeSession.status.in_(OCCUPYING)))
-    for session in occupying:
+_SESSION_COLUMN = {
+    Scope.USER: ComputeSession.owner_id,
+    Scope.PROJECT: ComputeSession.project_id,
+    Scope.GROUP: ComputeSession.resource_group_id,
+    Scope.AGENT: ComputeSession.agent_id,
+}
+
+
+def lock(db: Session) -> None:
+    """Serialise this transaction with every ledger writer until it ends.
+
+    Call it first in a transaction that reads sessions and the ledger together: on
+    PostgreSQL a SHARE ROW EXCLUSIVE lock on resource_usage (writers wait, readers do not);
+    on SQLite an empty write, which takes the database's single write lock."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("LOCK TABLE resource_usage IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        db.execute(update(Usage).where(false()).values(amount=Usage.amount))
+
+
+def scope_ids(db: Session, scope: Scope) -> list[str]:
+    """Every id of a kind that holds something in the ledger or in an occupying session, sorted.
+
+    (A zero row needs no check: if a session held something there, it names the id.)"""
+    column = _SESSION_COLUMN[scope]
+    named = db.scalars(
+        select(column).distinct().where(ComputeSession.status.in_(OCCUPYING), column.is_not(None))
+    )
+    recorded = db.scalars(
+        select(Usage.scope_id).distinct().where(Usage.scope == scope, Usage.amount != 0)
+    )
+    return sorted({str(value) for value in named} | set(recorded))
+
+
+def _occupying(db: Session, scope: Scope | None, ids: list[str]) -> Iterable[ComputeSession]:
+    query = select(ComputeSession).where(ComputeSession.status.in_(OCCUPYING))
+    if scope is None:
+        return db.scalars(query)
+    column = _SESSION_COLUMN[scope]
+    keys: list[object] = list(ids) if scope is Scope.AGENT else [u for u in map(_uuid, ids) if u]
+    return db.scalars(query.where(column.in_(keys))) if keys else ()
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:  # a ledger row no session can match (a bogus id)
+        return None
+
+
+def rebuild(db: Session, *, scope: Scope | None = None, ids: Iterable[str] = ()) -> list[Drift]:
+    """Recompute the ledger from the occupying sessions; return (and fix) every difference.
+
+    Without `scope` the whole ledger, else only the rows of the given ids of that scope.
+    Takes the ledger lock (lock()) first, so call it at the start of a transaction; the
+    caller commits (or rolls back to only look)."""
+    lock(db)
+    wanted = list(ids)
+    expected: dict[UsageKey, int] = defaultdict(int)
+    for session in _occupying(db, scope, wanted):
         for row in _rows(session, +1):
             key = (Scope(str(row["scope"])), str(row["scope_id"]), str(row["slot"]))
-            expected[key] += int(str(row["amount"]))
-    recorded = {(u.scope, u.scope_id, u.slot): u for u in db.scalars(select(Usage))}
+            if scope is None or key[0] is scope:
+                expected[key] += int(str(row["amount"]))
+    query = select(Usage)
+    if scope is not None:
+        query = query.where(Usage.scope == scope, Usage.scope_id.in_(wanted))
+    recorded = {(u.scope, u.scope_id, u.slot): u for u in db.scalars(query)}
+    return _fix(db, expected, recorded)
+
+
+def _fix(
+    db: Session, expected: dict[UsageKey, int], recorded: dict[UsageKey, Usage]
+) -> list[Drift]:
     drifts = []
     for key in sorted(set(expected) | set(recorded)):
         usage = recorded.get(key)

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.agents import service as agents
+from shipyard.announcements import service as announcements
+from shipyard.announcements.service import Banner
 from shipyard.api.deps import (
     ANON_CSRF_COOKIE,
     DbDep,
@@ -58,6 +61,7 @@ class Viewer:
     projects: list[Project]
     current_project: Project | None
     notices: tuple[str, ...] = ()  # warnings for admins, shown on every page
+    announcement: Banner | None = None  # the banner every page shows
 
     @property
     def user(self) -> User:
@@ -81,7 +85,7 @@ async def require_viewer(
         TWO_FACTOR_PATH
     ):
         raise LoginRequired(request.url.path, target=f"{TWO_FACTOR_PATH}/setup")
-    mine = await run_in_threadpool(projects.projects_of, db, principal.user)
+    mine, banner = await run_in_threadpool(_page_facts, db, principal.user)
     notices = (
         await run_in_threadpool(agents.enforcement_notices, db) if principal.user.is_admin else []
     )
@@ -90,7 +94,13 @@ async def require_viewer(
         projects=mine,
         current_project=projects.current_project(mine, principal.user),
         notices=tuple(notices),
+        announcement=banner,
     )
+
+
+def _page_facts(db: Session, user: User) -> tuple[list[Project], Banner | None]:
+    """What the top bar and the banner need, in one trip to the thread pool."""
+    return projects.projects_of(db, user), announcements.banner(db)
 
 
 async def require_admin_viewer(viewer: Annotated[Viewer, Depends(require_viewer)]) -> Viewer:

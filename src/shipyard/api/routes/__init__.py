@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shipyard.api.routes import (
-    admin,
     admin_agents,
     admin_announcement,
     admin_audit,
+    admin_environments,
+    admin_groups,
     admin_maintenance,
     admin_policies,
     admin_projects,
@@ -37,7 +38,8 @@ for module in (
     transfers,
     invitations,
     catalog,
-    admin,
+    admin_environments,
+    admin_groups,
     admin_users,
     admin_projects,
     admin_policies,
@@ -47,3 +49,4 @@ for module in (
     admin_audit,
 ):
     router.include_router(module.router)
+router.include_router(admin_announcement.public_router)

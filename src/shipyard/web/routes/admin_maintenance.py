@@ -1,7 +1,114 @@
-"""The console's administration of maintenance (admins only)."""
+"""The console's maintenance page (admins only): start a task, watch its progress bar (htmx
+polls the task's card every second while it runs), see its result and recent history."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shipyard.api.deps import DbDep
+from shipyard.errors import Conflict, InvalidInput
+from shipyard.i18n import _
+from shipyard.maintenance import service as maintenance
+from shipyard.maintenance.models import TaskKind
+from shipyard.maintenance.runner import Runner, runner_of
+from shipyard.maintenance.schemas import TaskPublic
+from shipyard.web import maintenance_view as view
+from shipyard.web.deps import CurrentAdmin, Viewer
+from shipyard.web.htmx import is_htmx, render, trigger
+
+router = APIRouter(prefix="/admin/maintenance")
+TASKS_CHANGED = "shipyard:tasks-changed"
+
+
+def task_runner(request: Request) -> Runner:
+    return runner_of(request.app.state)
+
+
+RunnerDep = Annotated[Runner, Depends(task_runner)]
+
+
+def _card(
+    request: Request,
+    viewer: Viewer,
+    *,
+    kind: TaskKind,
+    task: TaskPublic | None,
+    error: dict[str, str] | None = None,
+) -> HTMLResponse:
+    context = {"kind": kind, "task": task, "error": error, **view.looks()}
+    return render(request, "admin/_task_card.html", context, viewer=viewer)
+
+
+@router.get("")
+def maintenance_page(request: Request, viewer: CurrentAdmin, db: DbDep) -> HTMLResponse:
+    """Both tasks with their latest run, and the recent history (state lives in the DB)."""
+    context: dict[str, Any] = {
+        "latest": maintenance.latest_of_each(db),
+        "history": maintenance.recent(db),
+        **view.looks(),
+    }
+    return render(request, "admin/maintenance.html", context, viewer=viewer)
+
+
+@router.post("/tasks")
+def start_task(
+    request: Request,
+    viewer: CurrentAdmin,
+    db: DbDep,
+    runner: RunnerDep,
+    kind: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Start a task; htmx gets its card back (running, or why it could not start)."""
+    chosen = _kind(kind)
+    try:
+        task = maintenance.start(db, runner, kind=chosen, by=viewer.user)
+    except Conflict as exc:
+        return _refused(request, viewer, db, chosen, exc)
+    if not is_htmx(request):
+        return RedirectResponse(f"/admin/maintenance#task-{task.id}", status_code=303)
+    card = _card(request, viewer, kind=chosen, task=maintenance.get(db, task.id))
+    return trigger(card, TASKS_CHANGED)
+
+
+def _kind(value: str) -> TaskKind:
+    try:
+        return TaskKind(value)
+    except ValueError:
+        raise InvalidInput(_("Unknown maintenance task.")) from None
+
+
+def _refused(
+    request: Request, viewer: Viewer, db: DbDep, kind: TaskKind, exc: Conflict
+) -> Response:
+    running = maintenance.recent(db, limit=1, kind=kind)
+    details = exc.details if isinstance(exc.details, dict) else {}
+    error = {"message": exc.message, "url": str(details.get("url", ""))}
+    if is_htmx(request):
+        return _card(request, viewer, kind=kind, task=running[0] if running else None, error=error)
+    context: dict[str, Any] = {
+        "latest": maintenance.latest_of_each(db),
+        "history": maintenance.recent(db),
+        "errors": {kind: error},
+        **view.looks(),
+    }
+    return render(request, "admin/maintenance.html", context, viewer=viewer, status_code=409)
+
+
+@router.get("/tasks/{task_id}")
+def task_card(request: Request, viewer: CurrentAdmin, db: DbDep, task_id: uuid.UUID) -> Response:
+    """A task's card (htmx polls it while the task runs); a plain visit goes to the page."""
+    task = maintenance.get(db, task_id)
+    if not is_htmx(request):
+        return RedirectResponse(f"/admin/maintenance#task-{task.id}", status_code=303)
+    card = _card(request, viewer, kind=task.kind, task=task)
+    return card if task.active else trigger(card, TASKS_CHANGED)
+
+
+@router.get("/history")
+def history(request: Request, viewer: CurrentAdmin, db: DbDep) -> HTMLResponse:
+    context = {"history": maintenance.recent(db), **view.looks()}
+    return render(request, "admin/_task_history.html", context, viewer=viewer)
