@@ -30,6 +30,11 @@ from tests.factories import Factory
 from tests.querycount import QueryCounter
 
 PG_URL_ENV = "SHIPYARD_TEST_DATABASE_URL"
+
+# pytest-xdist workers start with COLUMNS=80, which Rich fixes as the CLI console's width when
+# shipyard.cli.output is imported; CLI tests set their own COLUMNS and need it read afresh.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
 LANES = ("unit", "api", "web", "browser", "agent", "pg")
 
 

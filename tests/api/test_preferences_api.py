@@ -13,6 +13,9 @@ from shipyard.config import Settings
 from tests.factories import Account, Factory
 from tests.webclient import login, page_csrf
 
+# A fixed id no row has: parametrised test ids must be the same in every xdist worker.
+MISSING_ID = uuid.UUID(int=0xDEAD)
+
 ED25519 = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINlZjUtCmRszCrRUYzX4iWrmlLXnB002/tCU6TAL3qnb alice@laptop"
 )
@@ -263,7 +266,7 @@ def test_cookie_writes_need_the_csrf_header(
         ("GET", "/api/v1/me/preferences"),
         ("GET", "/api/v1/me/tokens"),
         ("GET", "/api/v1/me/ssh-keys"),
-        ("DELETE", f"/api/v1/me/tokens/{uuid.uuid4()}"),
+        ("DELETE", f"/api/v1/me/tokens/{MISSING_ID}"),
     ],
 )
 def test_anonymous_callers_are_refused(client: TestClient, method: str, path: str) -> None:
