@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from shipyard.cli.client import ApiError, authed, call
+from shipyard.cli.admin_calls import admin_call
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 from shipyard.i18n import _
 
 app = typer.Typer(help="The announcement every console page shows.", no_args_is_help=True)
 PATH = "/api/v1/admin/announcement"
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:
-    with authed() as client:
-        try:
-            return call(client, method, path, **kwargs)
-        except ApiError as exc:
-            fail(exc.message)
-            raise AssertionError from exc  # unreachable: fail() exits
 
 
 def _say(text: str) -> None:
@@ -32,7 +23,7 @@ def _say(text: str) -> None:
 @app.command("show")
 def show(output: Output = OutputOption) -> None:
     """The announcement as saved (Markdown), and whether pages show it."""
-    found = _call("GET", PATH)
+    found = admin_call("GET", PATH)
     if output is Output.JSON:
         print_json(found)
         return
@@ -66,7 +57,7 @@ def set_(
 ) -> None:
     """Set the announcement (Markdown, up to 5000 characters); pages show it at once."""
     text = _read(message, file)
-    saved = _call("PUT", PATH, json={"message": text, "enabled": not hidden})
+    saved = admin_call("PUT", PATH, json={"message": text, "enabled": not hidden})
     if output is Output.JSON:
         print_json(saved)
         return
@@ -76,5 +67,5 @@ def set_(
 @app.command("clear")
 def clear() -> None:
     """Remove the announcement: no page shows it any more."""
-    _call("DELETE", PATH)
+    admin_call("DELETE", PATH)
     _say(_("Announcement cleared."))

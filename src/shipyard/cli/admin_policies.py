@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from shipyard.cli.admin_projects import api, say
+from shipyard.cli.admin_calls import admin_call
+from shipyard.cli.admin_projects import say
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 from shipyard.cli.transfer import segment
 
@@ -107,7 +108,7 @@ def _show(policy: dict[str, Any], output: Output) -> None:
 @app.command("list")
 def list_(kind: KindOpt = None, output: Output = OutputOption) -> None:
     """User and project policies with their limits and how many use each."""
-    found = api("GET", "/api/v1/admin/policies", params=_params(kind))
+    found = admin_call("GET", "/api/v1/admin/policies", params=_params(kind))
     if output is Output.JSON:
         print_json(found)
         return
@@ -125,7 +126,7 @@ def list_(kind: KindOpt = None, output: Output = OutputOption) -> None:
 @app.command("show")
 def show(ref: RefArg, kind: KindOpt = None, output: Output = OutputOption) -> None:
     """One policy."""
-    _show(api("GET", _path(ref), params=_params(kind)), output)
+    _show(admin_call("GET", _path(ref), params=_params(kind)), output)
 
 
 @app.command("create")
@@ -149,7 +150,7 @@ def create(
         "max_folder_size": max_folder_size, "on_quota": on_quota,
     }  # fmt: skip
     body = {"name": name, "kind": kind, **_body(slot, limits)}
-    _show(api("POST", "/api/v1/admin/policies", json=body), output)
+    _show(admin_call("POST", "/api/v1/admin/policies", json=body), output)
 
 
 @app.command("update")
@@ -178,14 +179,14 @@ def update(
         body["name"] = name
     if not body:
         fail("nothing to change: give --slot, --name or a limit option")
-    _show(api("PATCH", _path(ref), params=_params(kind), json=body), output)
+    _show(admin_call("PATCH", _path(ref), params=_params(kind), json=body), output)
 
 
 @app.command("delete")
 def delete(ref: RefArg, kind: KindOpt = None, output: Output = OutputOption) -> None:
     """Delete a policy that no user or project uses."""
-    policy = api("GET", _path(ref), params=_params(kind))
-    api("DELETE", _path(policy["id"]))
+    policy = admin_call("GET", _path(ref), params=_params(kind))
+    admin_call("DELETE", _path(policy["id"]))
     if output is Output.JSON:
         print_json({"deleted": policy["id"], "name": policy["name"], "kind": policy["kind"]})
         return
@@ -195,7 +196,7 @@ def delete(ref: RefArg, kind: KindOpt = None, output: Output = OutputOption) -> 
 @app.command("set-default")
 def set_default(ref: RefArg, kind: KindOpt = None, output: Output = OutputOption) -> None:
     """Make a policy the default of its kind (for users or projects without one)."""
-    policy = api("POST", _path(ref, "default"), params=_params(kind))
+    policy = admin_call("POST", _path(ref, "default"), params=_params(kind))
     if output is Output.JSON:
         print_json(policy)
         return

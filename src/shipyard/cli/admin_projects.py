@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from shipyard.cli.client import ApiError, authed, call
+from shipyard.cli.admin_calls import admin_call
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 from shipyard.cli.transfer import segment
 
@@ -18,16 +18,6 @@ app.add_typer(member, name="member")
 RefArg = Annotated[str, typer.Argument(help="project name or id")]
 EmailArg = Annotated[str, typer.Argument(help="the member's email")]
 ROLES = ("owner", "member")
-
-
-def api(method: str, path: str, **kwargs: Any) -> Any:
-    """The API's answer, or the server's message and exit status 1."""
-    with authed() as client:
-        try:
-            return call(client, method, path, **kwargs)
-        except ApiError as exc:
-            fail(exc.message)
-            raise AssertionError from exc  # unreachable: fail() exits
 
 
 def say(text: str) -> None:
@@ -66,7 +56,7 @@ def list_(
     output: Output = OutputOption,
 ) -> None:
     """Projects with members, policy, resource groups and what they use now."""
-    found = api("GET", "/api/v1/admin/projects", params={"search": search, "page": page})
+    found = admin_call("GET", "/api/v1/admin/projects", params={"search": search, "page": page})
     if output is Output.JSON:
         print_json(found)
         return
@@ -94,13 +84,13 @@ def create(
     body: dict[str, Any] = {"name": name, "description": description, "resource_policy": policy}
     if group:
         body["resource_groups"] = group
-    _show(api("POST", "/api/v1/admin/projects", json=body), output)
+    _show(admin_call("POST", "/api/v1/admin/projects", json=body), output)
 
 
 @app.command("show")
 def show(ref: RefArg, output: Output = OutputOption) -> None:
     """One project."""
-    _show(api("GET", _path(ref)), output)
+    _show(admin_call("GET", _path(ref)), output)
 
 
 @app.command("update")
@@ -129,7 +119,7 @@ def update(
         body["resource_policy"] = None if policy in ("", "default") else policy
     if not body:
         fail("nothing to change: give --name, --description, --active/--inactive or --policy")
-    _show(api("PATCH", _path(ref), json=body), output)
+    _show(admin_call("PATCH", _path(ref), json=body), output)
 
 
 @app.command("groups")
@@ -143,9 +133,9 @@ def groups(
 ) -> None:
     """Show the resource groups a project may use, or set them with --set."""
     if set_:
-        project = api("PATCH", _path(ref), json={"resource_groups": set_})
+        project = admin_call("PATCH", _path(ref), json={"resource_groups": set_})
     else:
-        project = api("GET", _path(ref))
+        project = admin_call("GET", _path(ref))
     if output is Output.JSON:
         print_json({"project": project["name"], "resource_groups": project["resource_groups"]})
         return
@@ -155,7 +145,7 @@ def groups(
 @member.command("list")
 def member_list(ref: RefArg, output: Output = OutputOption) -> None:
     """The project's members."""
-    found = api("GET", _path(ref, "members"), params={"per_page": 500})
+    found = admin_call("GET", _path(ref, "members"), params={"per_page": 500})
     if output is Output.JSON:
         print_json(found)
         return
@@ -180,7 +170,7 @@ def member_add(
     output: Output = OutputOption,
 ) -> None:
     """Add an active user to the project."""
-    added = api("POST", _path(ref, "members"), json={"email": email, "role": _role(role)})
+    added = admin_call("POST", _path(ref, "members"), json={"email": email, "role": _role(role)})
     if output is Output.JSON:
         print_json(added)
         return
@@ -195,7 +185,7 @@ def member_role(
     output: Output = OutputOption,
 ) -> None:
     """Change a member's role."""
-    changed = api("PATCH", _path(ref, "members", email), json={"role": _role(role)})
+    changed = admin_call("PATCH", _path(ref, "members", email), json={"role": _role(role)})
     if output is Output.JSON:
         print_json(changed)
         return
@@ -205,7 +195,7 @@ def member_role(
 @member.command("remove")
 def member_remove(ref: RefArg, email: EmailArg, output: Output = OutputOption) -> None:
     """Remove a member (their running sessions keep running)."""
-    api("DELETE", _path(ref, "members", email))
+    admin_call("DELETE", _path(ref, "members", email))
     if output is Output.JSON:
         print_json({"project": ref, "removed": email})
         return

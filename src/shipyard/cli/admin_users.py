@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shipyard.cli.client import ApiError, authed, call
+from shipyard.cli.admin_calls import admin_call
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 from shipyard.users.models import Role, UserStatus
 
@@ -20,15 +20,6 @@ RoleOpt = Annotated[Role | None, typer.Option("--role", help="superadmin, admin 
 PolicyOpt = Annotated[
     str | None, typer.Option("--policy", help="a user resource policy (name or id); '' = default")
 ]
-
-
-def _admin_call(method: str, path: str, **kwargs: Any) -> Any:
-    with authed() as client:
-        try:
-            return call(client, method, path, **kwargs)
-        except ApiError as exc:
-            fail(exc.message)
-            raise AssertionError from exc  # unreachable: fail() exits
 
 
 def _path(user: str, action: str = "") -> str:
@@ -74,7 +65,7 @@ def list_(
         params["role"] = role.value
     if status:
         params["status"] = status.value
-    found = _admin_call("GET", "/api/v1/admin/users", params=params)
+    found = admin_call("GET", "/api/v1/admin/users", params=params)
     if output is Output.JSON:
         print_json(found)
         return
@@ -128,7 +119,7 @@ def create(
         "resource_policy": policy or None,
         "projects": [_membership(ref) for ref in project or []],
     }
-    created = _admin_call("POST", "/api/v1/admin/users", json=body)
+    created = admin_call("POST", "/api/v1/admin/users", json=body)
     if output is Output.JSON:
         print_json(created)
         return
@@ -147,7 +138,7 @@ def _membership(ref: str) -> dict[str, str]:
 @app.command()
 def show(user: UserArg, output: Output = OutputOption) -> None:
     """A user's details."""
-    found = _admin_call("GET", _path(user))
+    found = admin_call("GET", _path(user))
     if output is Output.JSON:
         print_json(found)
         return
@@ -178,7 +169,7 @@ def update(
         body["projects"] = [_membership(ref) for ref in project]
     if not body:
         fail("nothing to change: give --name, --role, --policy or --project")
-    found = _admin_call("PATCH", _path(user), json=body)
+    found = admin_call("PATCH", _path(user), json=body)
     if output is Output.JSON:
         print_json(found)
         return
@@ -189,7 +180,7 @@ def update(
 def deactivate(user: UserArg, output: Output = OutputOption) -> None:
     """Deactivate a user: their sessions end, their logins and tokens are revoked, their
     pending invitations are cancelled; their folders and files stay."""
-    done = _admin_call("POST", _path(user, "deactivate"))
+    done = admin_call("POST", _path(user, "deactivate"))
     if output is Output.JSON:
         print_json(done)
         return
@@ -203,7 +194,7 @@ def deactivate(user: UserArg, output: Output = OutputOption) -> None:
 @app.command()
 def activate(user: UserArg, output: Output = OutputOption) -> None:
     """Let a deactivated user log in again."""
-    found = _admin_call("POST", _path(user, "activate"))
+    found = admin_call("POST", _path(user, "activate"))
     if output is Output.JSON:
         print_json(found)
         return
@@ -222,7 +213,7 @@ def reset_password(
     password = None
     if not generate:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    done = _admin_call(
+    done = admin_call(
         "POST", _path(user, "reset-password"), json={"password": password, "generate": generate}
     )
     if output is Output.JSON:
@@ -236,7 +227,7 @@ def reset_password(
 @app.command("reset-2fa")
 def reset_two_factor(user: UserArg, output: Output = OutputOption) -> None:
     """Turn off a user's two-factor login (a lost phone); they log in with the password alone."""
-    found = _admin_call("POST", _path(user, "reset-2fa"))
+    found = admin_call("POST", _path(user, "reset-2fa"))
     if output is Output.JSON:
         print_json(found)
         return
