@@ -18,9 +18,11 @@ from shipyard.web.routes import (
     auth,
     data,
     data_files,
+    desktop,
     preferences,
     sessions,
     summary,
+    summary_figures,
     terminal,
     two_factor,
 )
@@ -29,6 +31,8 @@ router = APIRouter(include_in_schema=False)
 MODULES = (
     auth,
     summary,
+    summary_figures,
+    desktop,
     account,
     two_factor,
     preferences,

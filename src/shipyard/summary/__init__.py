@@ -1,0 +1,1 @@
+"""The Summary page's figures: Resource Statistics and System Resources, from the one ledger."""
