@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
-from shipyard.slots import ResourceSlots
+from shipyard.slots import ResourceSlots, to_units
 
 DEFAULT_GROUP = "default"
 
@@ -54,9 +55,16 @@ class ResourceGroupProject(Base):
 
 
 class Agent(Base):
-    """A node that runs sessions; its id is chosen by the agent and kept across restarts."""
+    """A node that runs sessions; its id is chosen by the agent and kept across restarts.
+
+    The numeric columns after `capacity` mirror the JSON fields (kept in step by the
+    validators below, whatever sets them) so pages sum 1,000 agents in SQL without decoding
+    JSON: capacity in ledger units (millicores, bytes, devices), live use the same way (GPU
+    use in percent points summed over devices), and whether enforcement is incomplete.
+    """
 
     __tablename__ = "agents"
+    __table_args__ = (Index("ix_agents_unenforced_status", "unenforced", "status"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource_group_id: Mapped[uuid.UUID] = mapped_column(
@@ -73,6 +81,13 @@ class Agent(Base):
     utilization: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enforcement: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     accelerators: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    cpu_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
+    mem_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
+    gpu_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
+    cpu_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    mem_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    gpu_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    unenforced: Mapped[bool] = mapped_column(default=False)
     desired_version: Mapped[int] = mapped_column(default=0)
     api_secret: Mapped[str] = mapped_column(String(128), default="")  # manager -> agent calls
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -82,6 +97,62 @@ class Agent(Base):
     @property
     def capacity_slots(self) -> ResourceSlots:
         return ResourceSlots.from_json(self.capacity)
+
+    @validates("capacity")
+    def _capacity_figures(self, _key: str, value: dict[str, Any]) -> dict[str, Any]:
+        self.cpu_capacity, self.mem_capacity, self.gpu_capacity = capacity_units(value)
+        return value
+
+    @validates("utilization")
+    def _used_figures(self, _key: str, value: dict[str, Any]) -> dict[str, Any]:
+        self.cpu_used, self.mem_used, self.gpu_used = used_units(value, self.cpu_capacity or 0)
+        return value
+
+    @validates("enforcement")
+    def _enforcement_figure(self, _key: str, value: dict[str, Any]) -> dict[str, Any]:
+        self.unenforced = is_unenforced(value)
+        return value
+
+
+def capacity_units(capacity: dict[str, Any] | None) -> tuple[int, int, int]:
+    """(millicores, bytes, devices) of an agent's capacity JSON."""
+    slots = ResourceSlots.from_json(capacity)
+    return (
+        to_units("cpu", slots["cpu"]),
+        to_units("mem", slots["mem"]),
+        to_units("cuda.device", slots["cuda.device"]),
+    )
+
+
+def used_units(utilization: dict[str, Any] | None, cpu_capacity: int) -> tuple[int, int, int]:
+    """(millicores busy, bytes in use, GPU percent points) of a heartbeat's utilisation;
+    anything missing or malformed counts as zero."""
+    use = utilization or {}
+    gpus = use.get("gpus")
+    busy = [g.get("util") for g in gpus if isinstance(g, dict)] if isinstance(gpus, list) else []
+    return (
+        _clamp(cpu_capacity * _number(use.get("cpu_percent")) / 100),
+        _clamp(_number(use.get("mem_used"))),
+        _clamp(sum(_number(u) for u in busy)),
+    )
+
+
+def _number(value: object) -> float:
+    """A reported number, or 0 for anything else (missing, bool, NaN, infinite)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return 0.0
+
+
+def _clamp(value: float) -> int:
+    """A reported figure as a column can hold it (an agent's nonsense stays harmless)."""
+    return min(max(0, int(value)), 2**62)
+
+
+def is_unenforced(enforcement: dict[str, Any] | None) -> bool:
+    """True when the agent runs without a sandbox or without cgroups (admins are told)."""
+    report = enforcement or {}
+    return report.get("sandbox") == "none" or report.get("cgroups") == "none"
 
 
 class AgentToken(Base):

@@ -202,9 +202,12 @@ def bump_many(db: Session, agent_ids: Iterable[str]) -> None:
 
 
 def enforcement_notices(db: Session) -> list[str]:
-    """What admins must know about live agents that cannot enforce everything."""
+    """What admins must know about live agents that cannot enforce everything.
+
+    Runs on every admin page: the indexed `unenforced` column picks the few such agents."""
     notices = []
-    for agent in db.scalars(select(Agent).where(Agent.status == AgentStatus.ALIVE)):
+    query = select(Agent).where(Agent.unenforced.is_(True), Agent.status == AgentStatus.ALIVE)
+    for agent in db.scalars(query.order_by(Agent.id)):
         enforcement = agent.enforcement or {}
         if enforcement.get("sandbox") == "none" and agent.schedulable:
             notices.append(
