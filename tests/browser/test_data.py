@@ -79,7 +79,7 @@ def test_create_a_folder_upload_download_and_manage_files(
     tmp_path: Path,
     csp_violations: list[str],
 ) -> None:
-    page.get_by_role("link", name="Data & Storage").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Data & Storage").click()
     expect(page.get_by_role("heading", name="Data & Storage", level=1)).to_be_visible()
     expect(page.get_by_text("You have no folders yet")).to_be_visible()
     expect(page.get_by_test_id("folder-count")).to_have_text("0 / ∞ folders")
