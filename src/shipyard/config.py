@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
@@ -41,10 +42,52 @@ class StorageHostConfig(BaseModel):
     description: str = ""
 
 
+def web_url(value: str | None) -> str | None:
+    """An absolute http(s) URL without query or fragment; empty means none. Raises ValueError
+    for anything else: a typo must not become a broken or foreign-scheme link."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    if parts.query or parts.fragment or any(char.isspace() for char in text):
+        raise ValueError("must be a plain URL without spaces, query or fragment")
+    return text
+
+
+class DesktopConfig(BaseModel):
+    """Where the native desktop app is downloaded from; nothing configured hides the downloads.
+
+    Files are `{download_base_url}/{version}/shipyard-desktop-{version}-{os}-{arch}.{ext}`;
+    `all_versions_url` (default `{download_base_url}/`) lists every release.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    download_base_url: str | None = None
+    all_versions_url: str | None = None
+
+    @field_validator("download_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """File paths are appended to it, so its trailing slash goes."""
+        url = web_url(value)
+        return url.rstrip("/") if url else None
+
+    @field_validator("all_versions_url")
+    @classmethod
+    def _all_versions_url(cls, value: str | None) -> str | None:
+        return web_url(value)
+
+
 class Settings(BaseSettings):
     """Everything an operator may configure; see README "Configuration"."""
 
-    model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="forbid")
+    # Nested settings from the env: SHIPYARD_DESKTOP__DOWNLOAD_BASE_URL=https://...
+    model_config = SettingsConfigDict(
+        env_prefix="SHIPYARD_", env_nested_delimiter="__", extra="forbid"
+    )
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
@@ -94,6 +137,9 @@ class Settings(BaseSettings):
     storage_owner_uid: int = Field(default=65534, ge=0)
     storage_owner_gid: int = Field(default=65534, ge=0)
     upload_expiry_hours: int = Field(default=24, ge=1)
+
+    # The Summary page's Desktop app panel: native downloads (`[desktop]` in TOML).
+    desktop: DesktopConfig = Field(default_factory=DesktopConfig)
 
     @field_validator("database_url")
     @classmethod
