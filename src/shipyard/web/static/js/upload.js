@@ -190,10 +190,35 @@
         row.bar.setAttribute("value", "100");
         row.setState("done", say("done"));
         finished(row);
-        if (window.htmx) window.htmx.trigger(document.body, "shipyard:files-changed");
+        refreshListing();
       },
       onError: function (error) { failed(row, error); },
     };
+  }
+
+  // A listing refresh asked for while one is in flight runs after it: the swap replaces #files
+  // (outerHTML), so a request queued on the old element would be lost with that element.
+  var listing = { busy: false, again: false };
+  function isListing(element) { return !!element && element.id === "files"; }
+  function listingDone() {
+    listing.busy = false;
+    if (!listing.again) return;
+    listing.again = false;
+    window.setTimeout(refreshListing, 0);
+  }
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (isListing(event.detail.elt)) listing.busy = true;
+  });
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    if (listing.busy && isListing(event.target)) listingDone();
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    if (listing.busy && isListing(event.detail.elt) && !event.detail.successful) listingDone();
+  });
+  function refreshListing() {
+    if (!window.htmx) return;
+    if (listing.busy) { listing.again = true; return; }
+    window.htmx.trigger(document.body, "shipyard:files-changed");
   }
 
   function begin(row) {
