@@ -5,7 +5,7 @@ set -uo pipefail
 lane=$1
 shift
 echo "== lane: $lane"
-"$(dirname "$0")/../.venv/bin/pytest" -p no:cacheprovider "$@"
+"$(dirname "$0")/../.venv/bin/pytest" -p no:cacheprovider --durations=15 "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
   echo "lane $lane collected no tests: failing" >&2

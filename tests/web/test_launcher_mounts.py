@@ -60,7 +60,8 @@ def test_without_folders_the_launcher_points_to_data_and_storage(
     html = client.get("/sessions/launcher", headers=HTMX).text
 
     assert "You have no folders to mount." in html
-    assert '<a href="/data" class="text-decoration-underline">Create one in Data & Storage</a>' in html
+    link = '<a href="/data" class="text-decoration-underline">Create one in Data & Storage</a>'
+    assert link in html
     assert offered(html) == []
 
 
