@@ -36,3 +36,30 @@ def test_rescan_adds_keeps_and_disables(
     assert second.kept == ["torch"]
     assert second.disabled == ["old"]
     assert enabled == ["python", "torch"]
+
+
+def test_a_rescan_brings_back_a_vanished_environment_but_not_one_an_admin_disabled(
+    tmp_path: Path, database: Database, factory: Factory
+) -> None:
+    fake_venv(tmp_path, "torch")
+    moved = fake_venv(tmp_path, "jax")
+    admin = factory.admin().user
+    with database.session() as db:
+        environments.rescan(db, [tmp_path])
+        environments.set_enabled(db, actor=admin, name="torch", enabled=False)
+    away = tmp_path / "elsewhere"  # not a venv itself; rescans look one level down only
+    away.mkdir()
+    shutil.move(moved, away / "jax")
+    with database.session() as db:
+        assert environments.rescan(db, [tmp_path]).disabled == ["jax"]
+    shutil.move(away / "jax", moved)
+    with database.session() as db:
+        again = environments.rescan(db, [tmp_path])
+        enabled = {env.name for env in environments.list_enabled(db)}
+    assert sorted(again.kept) == ["jax", "torch"]
+    assert "jax" in enabled
+    assert "torch" not in enabled  # the admin's choice stands
+    with database.session() as db:
+        environments.set_enabled(db, actor=admin, name="torch", enabled=True)
+        environments.rescan(db, [tmp_path])
+        assert "torch" in {env.name for env in environments.list_enabled(db)}

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
@@ -29,6 +29,8 @@ class Environment(Base):
     path_prefix: Mapped[str] = mapped_column(String(1024), default="")  # bin dir put on PATH
     apps: Mapped[list[Any]] = mapped_column(JSON, default=list)  # ["terminal"]
     enabled: Mapped[bool] = mapped_column(default=True)
+    # An admin turned it off: a rescan that finds it again must not turn it back on.
+    disabled_by_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     source: Mapped[EnvironmentSource] = mapped_column(
         str_enum(EnvironmentSource, "environment_source"), default=EnvironmentSource.ADMIN
     )

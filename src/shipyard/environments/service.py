@@ -124,6 +124,7 @@ def by_name(db: Session, name: str) -> Environment:
 def set_enabled(db: Session, *, actor: User, name: str, enabled: bool) -> Environment:
     """Offer an environment to new sessions again, or stop offering it (running ones go on)."""
     env = by_name(db, name)
+    env.disabled_by_admin = not enabled
     if env.enabled != enabled:
         env.enabled = enabled
         action = Action.ENVIRONMENT_ENABLE if enabled else Action.ENVIRONMENT_DISABLE
@@ -142,7 +143,8 @@ class ScanResult:
 def rescan(db: Session, directories: list[Path], *, actor: User | None = None) -> ScanResult:
     """Virtual environments (a dir with pyvenv.cfg and bin/python) under the given dirs.
 
-    New ones are added, ones that vanished are disabled; admin and built-in ones are kept.
+    New ones are added, ones that vanished are disabled and come back when found again
+    (unless an admin disabled them); admin and built-in ones are kept.
     With `actor` (an admin), the rescan and what it found are audited.
     """
     found: dict[str, Path] = {}
@@ -180,7 +182,7 @@ def rescan(db: Session, directories: list[Path], *, actor: User | None = None) -
     for name in disabled:
         existing[name].enabled = False
     for name in found:
-        if name in existing:
+        if name in existing and not existing[name].disabled_by_admin:
             existing[name].enabled = True
     result = ScanResult(added=added, kept=sorted(set(found) - set(added)), disabled=disabled)
     if actor is not None:
