@@ -28,6 +28,7 @@ from shipyard.storage.models import Folder, Perm
 from shipyard.storage.schemas import FolderCreate
 from shipyard.users import service as users
 from shipyard.users.models import Role, User
+from tests.signed_agent import FACTORY_TOKEN_HASH, INSTANCE
 
 _sequence = itertools.count(1)
 PASSWORD = "correct-Horse-7"
@@ -90,10 +91,15 @@ class Factory:
             version="test",
             capacity=capacity,
             enforcement=EnforcementReport(sandbox="bubblewrap", cgroups="v1", rlimits=False),
-            api_secret="s" * 40,
+            instance=INSTANCE,
         )
         with self.database.session() as db:
-            return agents.register(db, group=agents.group_by_name(db, group), payload=payload)
+            return agents.register(
+                db,
+                group=agents.group_by_name(db, group),
+                payload=payload,
+                token_hash=FACTORY_TOKEN_HASH,
+            )
 
     def session(
         self,

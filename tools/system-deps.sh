@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Check (and, as root on Debian/Ubuntu, install) the system packages Shipyard needs.
-#   tools/system-deps.sh up     Python 3.11+, Node.js and npm (to build the web assets)
-#   tools/system-deps.sh test   the above plus Chromium, PostgreSQL and bubblewrap
+#   tools/system-deps.sh up     Node.js and npm (to build the web assets), and what safe
+#                               sessions need: bubblewrap, slirp4netns, nftables, bindfs
+#                               (FUSE 3), libseccomp, util-linux's setpriv and nsenter
+#   tools/system-deps.sh test   the above plus Chromium and PostgreSQL
 set -euo pipefail
 purpose=${1:-up}
 
@@ -9,19 +11,31 @@ missing=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
+# The session sandbox (DESIGN §5): without these, sessions are refused (but `up` starts).
+sandbox=()
+# libseccomp: every session's seccomp filter (pyseccomp loads it).
+{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep 'libseccomp\.so\.2' >/dev/null || sandbox+=(libseccomp2)
+have bwrap || sandbox+=(bubblewrap)
+have slirp4netns || sandbox+=(slirp4netns)
+have nft || [ -x /usr/sbin/nft ] || sandbox+=(nftables)
+have setpriv || sandbox+=(util-linux)
 if [ "$purpose" = test ]; then
   have "${CHROMIUM_PATH:-/usr/bin/chromium}" || [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
-  have bwrap || missing+=(bubblewrap)
   have initdb || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ ${#sandbox[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && have apt-get; then
+  missing+=("${sandbox[@]}")
   echo "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+elif [ "$purpose" = up ] && [ ${#missing[@]} -eq 0 ]; then
+  echo "WARNING: sessions will be refused until these are installed (as root):" \
+    "apt-get install ${sandbox[*]}" >&2
 else
+  missing+=("${sandbox[@]}")
   echo "missing system packages: ${missing[*]} (install them, e.g. sudo apt-get install ${missing[*]})" >&2
   exit 1
 fi

@@ -13,6 +13,8 @@ from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shipyard import __version__, errors
 from shipyard.agents.notifier import Notifier
@@ -23,6 +25,7 @@ from shipyard.api.routes import router as api_router
 from shipyard.api.routes.system import health
 from shipyard.config import Settings, get_settings
 from shipyard.db import Database
+from shipyard.edge.limits import RequestLimits
 from shipyard.metrics import endpoint as metrics_endpoint
 from shipyard.metrics.middleware import HttpMetricsMiddleware
 from shipyard.metrics.registry import Metrics
@@ -35,9 +38,16 @@ from shipyard.web.routes import router as web_router
 from shipyard.web.routes import terminal
 from shipyard.web.templating import STATIC, make_templates
 
+UPLOAD_PATHS = "/api/v1/uploads/"
+
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def is_upload_patch(scope: Scope) -> bool:
+    """A tus PATCH: its body streams to disk, with its own length and stall checks."""
+    return bool(scope["method"] == "PATCH" and scope["path"].startswith(UPLOAD_PATHS))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -140,7 +150,15 @@ def create_app(
         metrics=app.state.metrics,
     )
     app.state.storage_monitor = StorageMonitor(app.state.db, settings)
+    app.add_middleware(
+        RequestLimits,
+        max_body=settings.request_max_body_bytes,
+        body_timeout=settings.request_body_timeout_seconds,
+        streams=is_upload_patch,
+    )
     app.add_middleware(ConsoleMiddleware, default_language=settings.default_language)
+    # Outside the console middleware, which takes the client address for the audit log.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)  # outermost: times all
     _install_error_handlers(app)
     app.include_router(health)

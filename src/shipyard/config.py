@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -100,11 +101,28 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=240, ge=1)
     session_absolute_hours: int = Field(default=24, ge=1)
     cookie_secure: bool | None = None
-    trusted_proxies: str = "127.0.0.1"
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (IP addresses or networks,
+    # comma-separated); empty: none, the peer's own address is the client's.
+    trusted_proxies: str = ""
 
+    # Login throttling (auth/throttle.py): failures older than the window no longer count.
     login_window_minutes: int = Field(default=15, ge=1)
+    # Failures for one account from one address before that pair waits `login_backoff_seconds`,
+    # doubled by each further failure (at most the window).
     login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_backoff_seconds: float = Field(default=30.0, gt=0)
+    # Failures from one address, whatever the accounts, before it waits out the window.
     login_max_failures_per_address: int = Field(default=30, ge=1)
+    # Failures of one account from every address before each attempt at it is slowed down,
+    # by a delay growing to `login_slowdown_max_seconds` (never a refusal).
+    login_slowdown_after: int = Field(default=10, ge=1)
+    login_slowdown_max_seconds: float = Field(default=2.0, ge=0, le=30)
+
+    # Request limits (edge/): bodies above the size are refused (413; tus upload PATCH bodies
+    # are exempt), headers and bodies that do not arrive in time end the connection.
+    request_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    request_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0)
 
     api_token_days: int = Field(default=90, ge=1)
 
@@ -138,6 +156,15 @@ class Settings(BaseSettings):
     storage_owner_gid: int = Field(default=65534, ge=0)
     upload_expiry_hours: int = Field(default=24, ge=1)
 
+    # Sessions (DESIGN §5): each user's run as uid/gid `session_uid_base + n` (n from 1 to
+    # `session_uid_count`, one per user, kept for good); agents refuse uids below 100000.
+    session_uid_base: int = Field(default=200000, ge=100000, le=2**31 - 2**24)
+    session_uid_count: int = Field(default=1_000_000, ge=1, le=2**24)
+    # Each session's /home/work: a tmpfs of this size, counted against its memory.
+    session_scratch_mb: int = Field(default=1024, ge=16)
+    # Without bubblewrap, sessions are refused unless this is set (they would see the host).
+    allow_unsandboxed_sessions: bool = False
+
     # The Summary page's Desktop app panel: native downloads (`[desktop]` in TOML).
     desktop: DesktopConfig = Field(default_factory=DesktopConfig)
 
@@ -154,6 +181,21 @@ class Settings(BaseSettings):
     def _metrics_networks(cls, value: list[str]) -> list[str]:
         """Allow-list entries must be IP addresses or networks: a typo must not open /metrics."""
         return [str(network) for network in parse_networks(value)]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        """Addresses or networks only: a typo must not trust a name nobody connects from."""
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies entry {entry!r} is not an IP address or network "
+                    "such as 10.0.0.5 or 10.0.0.0/24"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("metrics_token")
     @classmethod

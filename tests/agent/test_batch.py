@@ -92,13 +92,13 @@ def test_a_missing_script_in_the_home_folder_is_not_found(runtime: ProcessRuntim
 
 
 def test_a_file_that_is_not_executable_cannot_be_run(runtime: ProcessRuntime) -> None:
-    spec = make_spec("/etc/passwd")
+    spec = make_spec("/usr/lib/os-release")
 
     status = runtime.start(spec)
 
     assert (status.exit_code, status.error) == (
         NOT_EXECUTABLE_EXIT,
-        "failed to start: command not executable: /etc/passwd",
+        "failed to start: command not executable: /usr/lib/os-release",
     )
 
 

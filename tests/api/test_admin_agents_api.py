@@ -18,9 +18,9 @@ from shipyard.errors import Conflict
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus
-from tests.api.test_agent_protocol import registration
 from tests.api.test_sessions_api import bearer
 from tests.factories import Factory
+from tests.signed_agent import FACTORY_TOKEN_HASH, INSTANCE, auth_of, registration
 
 # A fixed id no row has: parametrised test ids must be the same in every xdist worker.
 MISSING_ID = uuid.UUID(int=0xDEAD)
@@ -162,10 +162,10 @@ def test_drain_keeps_running_sessions_and_places_nothing_new(
 def test_a_drained_agent_stays_drained_when_it_registers_again(
     client: TestClient, factory: Factory, database: Database, admin_headers: dict[str, str]
 ) -> None:
-    headers = {"Authorization": f"Bearer {issue(client, admin_headers)['token']}"}
-    assert client.post("/api/v1/agent/register", json=registration("node-9"), headers=headers)
+    auth = auth_of(issue(client, admin_headers)["token"])
+    assert client.post("/api/v1/agent/register", json=registration("node-9"), auth=auth)
     client.patch("/api/v1/admin/agents/node-9", json={"schedulable": False}, headers=admin_headers)
-    again = client.post("/api/v1/agent/register", json=registration("node-9"), headers=headers)
+    again = client.post("/api/v1/agent/register", json=registration("node-9"), auth=auth)
     assert again.status_code == 200
     listed = client.get("/api/v1/admin/agents/node-9", headers=admin_headers).json()
     assert listed["schedulable"] is False
@@ -179,10 +179,12 @@ def unsandboxed(database: Database) -> Agent:
         version="test",
         capacity={"cpu": "2", "mem": "1073741824"},
         enforcement=EnforcementReport(sandbox="none", cgroups="none", rlimits=True),
-        api_secret="s" * 40,
+        instance=INSTANCE,
     )
     with database.session() as db:
-        return agents.register(db, group=agents.default_group(db), payload=payload)
+        return agents.register(
+            db, group=agents.default_group(db), payload=payload, token_hash=FACTORY_TOKEN_HASH
+        )
 
 
 def test_an_agent_without_sandbox_stays_unschedulable_off_loopback(
@@ -253,15 +255,15 @@ def test_tokens_are_listed_and_revoked_tokens_cannot_register(
     assert row["created_by"].startswith("user")
     assert row["revoked_at"] is None
     assert "token" not in row
-    agent_headers = {"Authorization": f"Bearer {issued['token']}"}
-    first = client.post("/api/v1/agent/register", json=registration("n-1"), headers=agent_headers)
+    agent = auth_of(issued["token"])
+    first = client.post("/api/v1/agent/register", json=registration("n-1"), auth=agent)
     assert first.status_code == 200
     revoked = client.delete(f"/api/v1/admin/agent-tokens/{issued['id']}", headers=admin_headers)
     assert revoked.status_code == 200
     assert revoked.json()["revoked_at"] is not None
-    refused = client.post("/api/v1/agent/register", json=registration("n-2"), headers=agent_headers)
+    refused = client.post("/api/v1/agent/register", json=registration("n-2"), auth=agent)
     assert refused.status_code == 401
-    beat = client.post("/api/v1/agent/heartbeat", json={"agent_id": "n-1"}, headers=agent_headers)
+    beat = client.post("/api/v1/agent/heartbeat", json={"agent_id": "n-1"}, auth=agent)
     assert beat.status_code == 401
     assert audit_actions(database, issued["id"]) == ["agent.token_create", "agent.token_revoke"]
     missing = client.delete(f"/api/v1/admin/agent-tokens/{uuid.uuid4()}", headers=admin_headers)

@@ -8,57 +8,48 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from shipyard.agents import service as agents
 from shipyard.agents.models import Agent
-from shipyard.bootstrap import ensure_defaults
 from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from tests.factories import Factory
+from tests.signed_agent import (
+    agent_auth,
+    auth_of,
+    body_of,
+    new_agent_token,
+    registration,
+    signed_headers,
+)
+
+REGISTER = "/api/v1/agent/register"
 
 
-def agent_token(database: Database) -> dict[str, str]:
-    with database.session() as db:
-        ensure_defaults(db)
-        raw, _token = agents.create_agent_token(db, group_name="default")
-    return {"Authorization": f"Bearer {raw}"}
-
-
-def registration(agent_id: str = "node-1", **overrides: object) -> dict[str, object]:
-    body: dict[str, object] = {
-        "agent_id": agent_id,
-        "hostname": "node-1",
-        "addr": "http://127.0.0.1:9",
-        "version": "test",
-        "capacity": {"cpu": "4", "mem": "8589934592"},
-        "enforcement": {"sandbox": "bubblewrap", "cgroups": "v1", "rlimits": False},
-        "api_secret": "x" * 40,
-    }
-    body.update(overrides)
-    return body
-
-
-def test_register_needs_a_valid_agent_token(client: TestClient, database: Database) -> None:
-    for headers in ({}, {"Authorization": "Bearer sya_made-up"}):
-        response = client.post("/api/v1/agent/register", json=registration(), headers=headers)
+def test_register_needs_a_valid_agent_signature(client: TestClient, database: Database) -> None:
+    raw = new_agent_token(database)
+    body = body_of(registration())
+    made_up = signed_headers("sya_made-up", method="POST", target=REGISTER, body=body)
+    for headers in ({}, {"Authorization": f"Bearer {raw}"}, made_up):
+        response = client.post(REGISTER, content=body, headers=headers)
         assert response.status_code == 401
-    ok = client.post("/api/v1/agent/register", json=registration(), headers=agent_token(database))
+    ok = client.post(REGISTER, json=registration(), auth=auth_of(raw))
     assert ok.status_code == 200
     assert ok.json()["resource_group"] == "default"
     assert ok.json()["heartbeat_interval"] == 5.0
 
 
 def test_bad_registrations_are_refused(client: TestClient, database: Database) -> None:
-    headers = agent_token(database)
+    auth = agent_auth(database)
     for body in (
         registration(agent_id="../x"),
         registration(capacity={"cpu": "-1"}),
         registration(capacity={"warp": "1"}),
-        registration(api_secret="short"),
+        registration(instance="short"),
+        registration(api_secret="x" * 40),
         {"agent_id": "x"},
     ):
-        response = client.post("/api/v1/agent/register", json=body, headers=headers)
+        response = client.post("/api/v1/agent/register", json=body, auth=auth)
         assert response.status_code == 422, body
 
 
@@ -78,13 +69,13 @@ def test_a_user_token_is_not_an_agent_token(client: TestClient, factory: Factory
 def test_desired_state_and_reports_drive_the_lifecycle(
     client: TestClient, database: Database, factory: Factory
 ) -> None:
-    headers = agent_token(database)
-    client.post("/api/v1/agent/register", json=registration(), headers=headers)
+    auth = agent_auth(database)
+    client.post("/api/v1/agent/register", json=registration(), auth=auth)
     session = factory.session(factory.user().user, cpu="1", mem="1g", command="echo hi")
     with database.session() as db:
         schedule_once(db)
     state = client.get(
-        "/api/v1/agent/desired", params={"agent_id": "node-1", "after": -1}, headers=headers
+        "/api/v1/agent/desired", params={"agent_id": "node-1", "after": -1}, auth=auth
     ).json()
     assert [s["session_id"] for s in state["sessions"]] == [str(session.id)]
     spec = state["sessions"][0]
@@ -100,7 +91,7 @@ def test_desired_state_and_reports_drive_the_lifecycle(
     beat = client.post(
         "/api/v1/agent/heartbeat",
         json={"agent_id": "node-1", "sessions": [report]},
-        headers=headers,
+        auth=auth,
     )
     assert beat.status_code == 200
     with database.session() as db:
@@ -112,16 +103,16 @@ def test_desired_state_and_reports_drive_the_lifecycle(
 def test_long_poll_returns_as_soon_as_something_changes(
     client: TestClient, database: Database, factory: Factory
 ) -> None:
-    headers = agent_token(database)
-    client.post("/api/v1/agent/register", json=registration(), headers=headers)
-    version = client.get(
-        "/api/v1/agent/desired", params={"agent_id": "node-1"}, headers=headers
-    ).json()["version"]
+    auth = agent_auth(database)
+    client.post("/api/v1/agent/register", json=registration(), auth=auth)
+    version = client.get("/api/v1/agent/desired", params={"agent_id": "node-1"}, auth=auth).json()[
+        "version"
+    ]
     started = time.monotonic()
     idle = client.get(
         "/api/v1/agent/desired",
         params={"agent_id": "node-1", "after": version, "wait": 0.5},
-        headers=headers,
+        auth=auth,
     ).json()
     assert time.monotonic() - started >= 0.45
     assert idle["version"] == version
@@ -139,7 +130,7 @@ def test_long_poll_returns_as_soon_as_something_changes(
     woke = client.get(
         "/api/v1/agent/desired",
         params={"agent_id": "node-1", "after": version, "wait": 10},
-        headers=headers,
+        auth=auth,
     ).json()
     assert time.monotonic() - started < 5
     assert woke["version"] > version
@@ -147,28 +138,28 @@ def test_long_poll_returns_as_soon_as_something_changes(
 
 
 def test_heartbeats_for_unknown_agents_are_refused(client: TestClient, database: Database) -> None:
-    headers = agent_token(database)
+    auth = agent_auth(database)
     response = client.post(
-        "/api/v1/agent/heartbeat", json={"agent_id": "ghost", "sessions": []}, headers=headers
+        "/api/v1/agent/heartbeat", json={"agent_id": "ghost", "sessions": []}, auth=auth
     )
     assert response.status_code == 404
     assert "register" in response.json()["error"]["message"]
     bogus = {"agent_id": "ghost", "sessions": [{"session_id": str(uuid.uuid4())}]}
-    assert client.post("/api/v1/agent/heartbeat", json=bogus, headers=headers).status_code == 422
+    assert client.post("/api/v1/agent/heartbeat", json=bogus, auth=auth).status_code == 422
 
 
 def test_an_agent_without_sandbox_gets_no_sessions_off_loopback(
     client: TestClient, database: Database, factory: Factory, settings: Settings
 ) -> None:
-    headers = agent_token(database)
+    auth = agent_auth(database)
     bare = {"sandbox": "none", "cgroups": "none", "rlimits": True}
-    client.post("/api/v1/agent/register", json=registration(enforcement=bare), headers=headers)
+    client.post("/api/v1/agent/register", json=registration(enforcement=bare), auth=auth)
     with database.session() as db:
         agent = db.get(Agent, "node-1")
         assert agent is not None
         assert agent.schedulable is True  # the test manager listens on loopback
     settings.host = "0.0.0.0"  # noqa: S104 - what a shared manager would listen on
-    client.post("/api/v1/agent/register", json=registration(enforcement=bare), headers=headers)
+    client.post("/api/v1/agent/register", json=registration(enforcement=bare), auth=auth)
     with database.session() as db:
         agent = db.get(Agent, "node-1")
         assert agent is not None

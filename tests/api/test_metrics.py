@@ -21,6 +21,7 @@ from shipyard.sessions import lifecycle
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from tests.factories import Factory
 from tests.querycount import QueryCounter
+from tests.signed_agent import auth_of, registration
 from tests.webclient import login
 
 TOKEN = "metrics-token-for-tests-0123456789"
@@ -231,6 +232,7 @@ def test_a_scrape_runs_the_same_few_statements_whatever_the_data(
     scrape(client)
     small = queries.count
     owner = factory.user().user
+    factory.user_policy(owner)  # no session limit: twenty sessions are admitted
     for _ in range(6):
         factory.agent(cpu="2", mem="4g")
     for _ in range(20):
@@ -252,22 +254,14 @@ def test_the_heartbeat_histogram_counts_agent_heartbeats(
     """(The factory fixture creates the default group the agent joins.)"""
     with database.session() as db:
         raw, _token = agents.create_agent_token(db, group_name="default")
-    headers = {"Authorization": f"Bearer {raw}"}
-    registration = {
-        "agent_id": "node-m",
-        "hostname": "node-m",
-        "addr": "http://127.0.0.1:9",
-        "version": "test",
-        "capacity": {"cpu": "4", "mem": "8589934592"},
-        "enforcement": {"sandbox": "bubblewrap", "cgroups": "v1", "rlimits": False},
-        "api_secret": "x" * 40,
-    }
-    assert client.post("/api/v1/agent/register", json=registration, headers=headers).is_success
+    auth = auth_of(raw)
+    body = registration("node-m")
+    assert client.post("/api/v1/agent/register", json=body, auth=auth).is_success
     count = "shipyard_agent_heartbeat_seconds_count"
     assert value(scrape(client), count) == 0
     for _ in range(2):
         beat = client.post(
-            "/api/v1/agent/heartbeat", json={"agent_id": "node-m", "sessions": []}, headers=headers
+            "/api/v1/agent/heartbeat", json={"agent_id": "node-m", "sessions": []}, auth=auth
         )
         assert beat.status_code == 200
     samples = scrape(client)

@@ -22,9 +22,9 @@ from shipyard.sessions.models import ComputeSession
 from shipyard.storage import hosts
 from shipyard.storage.models import Folder, Perm
 from shipyard.storage.mounts import MAX_MOUNTS
-from tests.api.test_agent_protocol import agent_token, registration
 from tests.api.test_sessions_api import bearer
 from tests.factories import Account, Factory
+from tests.signed_agent import agent_auth, registration
 
 BATCH = {"command": "ls /home/work", "resources": {"cpu": "1", "mem": "256m"}}
 
@@ -219,8 +219,8 @@ def test_the_agent_is_told_where_each_folder_lives_and_how_to_bind_it(
     database: Database,
     settings: Settings,
 ) -> None:
-    agent_headers = agent_token(database)
-    client.post("/api/v1/agent/register", json=registration(), headers=agent_headers)
+    agent = agent_auth(database)
+    client.post("/api/v1/agent/register", json=registration(), auth=agent)
     account = factory.user()
     data = factory.folder(account.user, name="data")
     friend = factory.user()
@@ -234,7 +234,7 @@ def test_the_agent_is_told_where_each_folder_lives_and_how_to_bind_it(
         schedule_once(db)
 
     state = client.get(
-        "/api/v1/agent/desired", params={"agent_id": "node-1", "after": -1}, headers=agent_headers
+        "/api/v1/agent/desired", params={"agent_id": "node-1", "after": -1}, auth=agent
     ).json()
 
     assert [s["session_id"] for s in state["sessions"]] == [created["id"]]

@@ -98,13 +98,11 @@ def download(
 
 
 def temp_files(settings: Settings, folder: Folder) -> list[str]:
+    """Uploads in progress: files in the host's staging directory (none is ever in a folder)."""
     top = hosts.directory(settings, folder)
-    return [
-        name
-        for _dir, _dirs, names in os.walk(top)
-        for name in names
-        if name.startswith(TEMP_PREFIX)
-    ]
+    assert not [name for _d, _ds, names in os.walk(top) for name in names if "upload" in name]
+    staged = hosts.staging(settings, folder)
+    return sorted(path.name for path in staged.iterdir()) if staged.is_dir() else []
 
 
 def used_bytes(client: TestClient, headers: dict[str, str], folder: Folder) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -10,7 +11,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from shipyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ShipyardError
-from shipyard.storage import paths
+from shipyard.storage import paths, staging
 from shipyard.storage.paths import FolderRoot
 
 REFUSED = [
@@ -72,11 +73,15 @@ def test_other_paths_are_normalised_inside_the_folder(text: str, expected: str) 
 
 @dataclass
 class World:
-    """A storage root with two folders, and a secret directory outside both."""
+    """A storage root with two folders and its upload staging, and a secret directory outside."""
 
     root: FolderRoot
     sibling: Path
     outside: Path
+
+    @property
+    def staging(self) -> Path:
+        return self.root.path.parent / staging.DIRECTORY
 
     @property
     def home(self) -> Path:
@@ -121,6 +126,30 @@ def world(tmp_path: Path) -> World:
     return World(FolderRoot(home), sibling, outside)
 
 
+def publish(
+    world: World, directory: str, name: str, data: bytes = b"", *, replace: bool = False
+) -> None:
+    """Stage `data` as an upload would and publish it as `directory/name` in the folder."""
+    staged = staging.name_for(uuid.uuid4())
+    fd = staging.create(world.staging, staged, owner=None)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    try:
+        with staging.opened(world.staging) as staged_dir:
+            paths.publish(
+                world.root,
+                directory,
+                name,
+                staged_dir=staged_dir,
+                staged_name=staged,
+                replace=replace,
+            )
+    finally:
+        staging.discard(world.staging, staged)
+
+
 LINKED_DIRS = ["etc", "out_abs", "out_rel", "sibling", "up", "loop_a", "docs/up2"]
 THROUGH_LINKS = [f"{link}/x" for link in LINKED_DIRS] + ["out_abs/deep/more.txt", "up/2/inner"]
 
@@ -148,7 +177,7 @@ def test_a_link_as_a_directory_component_is_refused_by_every_operation(
         lambda: paths.remove(root, rel),
         lambda: paths.rename(root, rel, "moved"),
         lambda: paths.rename(root, "docs/note.txt", rel),
-        lambda: paths.create_temp(root, rel),
+        lambda: publish(world, rel, "x"),
         lambda: paths.open_dir(root, rel),
     ]
     for action in actions:
@@ -163,7 +192,7 @@ def test_a_link_itself_is_never_followed(world: World, link: str) -> None:
     for action in (
         lambda: paths.list_dir(root, link),
         lambda: paths.open_read(root, link),
-        lambda: paths.create_temp(root, link),
+        lambda: publish(world, link, "x"),
         lambda: paths.mkdir(root, link),
         lambda: paths.rename(root, "docs/note.txt", link),
     ):
@@ -196,13 +225,11 @@ def test_removing_a_tree_does_not_follow_links_inside_it(world: World) -> None:
     assert snapshot(world.sibling, world.outside) == before
 
 
-def test_commit_into_a_linked_directory_is_refused(world: World) -> None:
-    fd, temp = paths.create_temp(world.root, "docs")
-    os.close(fd)
-    guarded(world, lambda: paths.commit_temp(world.root, "out_abs", temp, "x"))
-    guarded(world, lambda: paths.commit_temp(world.root, "docs", temp, "../x"))
-    guarded(world, lambda: paths.commit_temp(world.root, "docs", "../../outside/secret.txt", "x"))
-    guarded(world, lambda: paths.commit_temp(world.root, "docs", "secret.txt", "x"))
+def test_publishing_into_a_linked_directory_or_out_of_it_is_refused(world: World) -> None:
+    guarded(world, lambda: publish(world, "out_abs", "x"))
+    guarded(world, lambda: publish(world, "docs", "../x"))
+    guarded(world, lambda: publish(world, "docs", "../../outside/secret.txt"))
+    guarded(world, lambda: publish(world, "docs", f"{paths.TEMP_PREFIX}x"))
 
 
 def test_look_alike_dots_make_an_ordinary_folder(world: World) -> None:
@@ -219,8 +246,8 @@ def test_stat_reports_files_and_folders(world: World) -> None:
 
 
 def test_missing_and_hidden_paths_read_the_same(world: World) -> None:
-    fd, temp = paths.create_temp(world.root, "docs")
-    os.close(fd)
+    temp = f"{paths.TEMP_PREFIX}0123"  # an older version's upload temp file
+    (world.home / "docs" / temp).write_bytes(b"partial")
     messages = set()
     for rel in ("docs/nope", f"docs/{temp}", "nope/x", "docs/note.txt/x"):
         with pytest.raises(NotFound) as caught:
@@ -235,8 +262,7 @@ def test_listing_pages_with_a_total(world: World) -> None:
     for index in range(5):
         (world.home / "docs" / f"f{index}").write_bytes(b"x" * index)
     (world.home / "docs" / "sub").mkdir()
-    fd, _temp = paths.create_temp(world.root, "docs")
-    os.close(fd)
+    (world.home / "docs" / f"{paths.TEMP_PREFIX}0123").write_bytes(b"partial")
     first, total = paths.list_dir(world.root, "docs", offset=0, limit=3)
     rest, same_total = paths.list_dir(world.root, "docs", offset=3, limit=10)
     assert total == same_total == 8
@@ -299,47 +325,37 @@ def test_remove_refuses_the_folder_itself(world: World) -> None:
     assert world.home.is_dir()
 
 
-def test_upload_is_invisible_until_commit_and_then_complete(world: World) -> None:
+def test_a_published_file_appears_whole_and_leaves_staging(world: World) -> None:
     payload = os.urandom(1 << 20)
-    fd, temp = paths.create_temp(world.root, "docs")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(payload[: 1 << 19])
-        with pytest.raises(NotFound):
-            paths.stat(world.root, "docs/up.bin")
-        assert "up.bin" not in {e.name for e in paths.list_dir(world.root, "docs")[0]}
-        handle.write(payload[1 << 19 :])
-    paths.commit_temp(world.root, "docs", temp, "up.bin")
+    publish(world, "docs", "up.bin", payload)
     with paths.open_read(world.root, "docs/up.bin") as reader:
         assert reader.read() == payload
-    assert not (world.home / "docs" / temp).exists()
+    assert list(world.staging.iterdir()) == []
 
 
-def test_commit_refuses_an_existing_name_unless_replacing(world: World) -> None:
-    fd, temp = paths.create_temp(world.root, "docs")
-    os.write(fd, b"new")
-    os.close(fd)
+def test_publishing_refuses_an_existing_name_unless_replacing(world: World) -> None:
     with pytest.raises(Conflict):
-        paths.commit_temp(world.root, "docs", temp, "note.txt")
+        publish(world, "docs", "note.txt", b"new")
     assert (world.home / "docs" / "note.txt").read_bytes() == b"mine"
-    paths.commit_temp(world.root, "docs", temp, "note.txt", replace=True)
+    publish(world, "docs", "note.txt", b"new", replace=True)
     assert (world.home / "docs" / "note.txt").read_bytes() == b"new"
 
 
-def test_commit_replacing_a_link_replaces_only_the_link(world: World) -> None:
-    fd, temp = paths.create_temp(world.root, "")
-    os.close(fd)
+def test_publishing_over_a_link_replaces_only_the_link(world: World) -> None:
     before = snapshot(world.outside)
-    paths.commit_temp(world.root, "", temp, "secret_file", replace=True)
+    publish(world, "", "secret_file", replace=True)
     assert not (world.home / "secret_file").is_symlink()
     assert snapshot(world.outside) == before
 
 
-def test_discard_drops_the_temp_file(world: World) -> None:
-    fd, temp = paths.create_temp(world.root, "docs")
-    os.close(fd)
-    paths.discard_temp(world.root, "docs", temp)
-    paths.discard_temp(world.root, "docs", temp)
+def test_discarding_an_older_versions_temp_file(world: World) -> None:
+    temp = f"{paths.TEMP_PREFIX}0123"
+    (world.home / "docs" / temp).write_bytes(b"partial")
+    paths.discard_legacy_temp(world.root, "docs", temp)
+    paths.discard_legacy_temp(world.root, "docs", temp)
     assert sorted(p.name for p in (world.home / "docs").iterdir()) == ["note.txt", "up2"]
+    with pytest.raises(InvalidInput):
+        paths.discard_legacy_temp(world.root, "docs", "note.txt")
 
 
 def test_a_folder_root_must_be_an_existing_absolute_directory(tmp_path: Path) -> None:

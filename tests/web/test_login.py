@@ -68,7 +68,8 @@ def test_repeated_failures_are_throttled(client: TestClient, factory: Factory) -
         assert login(client, account.email, "Wrong-password-1").status_code == 401
     throttled = login(client, account.email, account.password)
     assert throttled.status_code == 429
-    assert "Too many failed login attempts. Try again in 15 minutes." in throttled.text
+    assert "Too many failed login attempts. Try again in 1 minute." in throttled.text
+    assert 0 < int(throttled.headers["Retry-After"]) <= 30
 
 
 def test_login_without_or_with_a_wrong_csrf_token_is_refused(

@@ -280,7 +280,7 @@ def test_guessing_ends_the_challenge_then_throttles_the_account(
     assert 'id="login-password"' in ended.text
     throttled = login(client, account.email, account.password)
     assert throttled.status_code == 429
-    assert "Too many failed login attempts. Try again in 15 minutes." in throttled.text
+    assert "Too many failed login attempts. Try again in 1 minute." in throttled.text
 
 
 def test_an_expired_challenge_sends_back_to_the_password(

@@ -1,4 +1,9 @@
-"""The agent's side of the agent protocol: register, heartbeat, long-poll the desired state."""
+"""The agent's side of the agent protocol: register, heartbeat, long-poll the desired state.
+
+Every request is signed with a key derived from the agent token, and every answer must be
+signed by a manager that knows that key (shipyard.agents.signing): the token itself never
+leaves the agent, and an answer from whatever else listens on the manager's port is refused.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 import httpx
 
 from shipyard import __version__
+from shipyard.agents import signing
 from shipyard.agents.schemas import DesiredState, RegisterReply
 
 LONG_POLL = 25.0
@@ -18,12 +24,13 @@ class ManagerError(Exception):
 
 class ManagerClient:
     def __init__(self, manager_url: str, token: str) -> None:
+        token_hash = signing.token_hash(token)
         self.http = httpx.AsyncClient(
             base_url=manager_url.rstrip("/"),
-            headers={
-                "Authorization": f"Bearer {token}",
-                "User-Agent": f"shipyard-agent/{__version__}",
-            },
+            auth=signing.SignedAuth(
+                signing.manager_key(token_hash), kid=signing.key_id(token_hash)
+            ),
+            headers={"User-Agent": f"shipyard-agent/{__version__}"},
             timeout=httpx.Timeout(10.0, read=LONG_POLL + 10.0),
         )
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import socket
 import uuid
@@ -28,6 +29,8 @@ from shipyard.agent import gpu as gpus
 from shipyard.agent import metrics
 from shipyard.agent.client import LONG_POLL, ManagerClient, ManagerError
 from shipyard.agent.runtime.base import Mount, Runtime, SessionSpec, SessionStatus
+from shipyard.agent.sandbox import SYSTEM_DIRS
+from shipyard.agents import signing
 from shipyard.agents.schemas import DesiredSession, DesiredState
 from shipyard.db import utcnow
 
@@ -66,24 +69,18 @@ def persistent_id(data_dir: Path) -> str:
     return agent_id
 
 
-def persistent_secret(data_dir: Path) -> str:
-    """The secret the manager presents to this agent's API, kept across restarts (0600)."""
-    path = data_dir / "agent-api-secret"
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    secret = secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(secret + "\n", encoding="utf-8")
-    return secret
-
-
 class AgentDaemon:
     def __init__(self, config: AgentConfig, runtime: Runtime) -> None:
         self.config = config
         self.runtime = runtime
         self.client = ManagerClient(config.manager_url, config.token)
         self.agent_id = config.agent_id or persistent_id(config.data_dir)
-        self.api_secret = persistent_secret(config.data_dir)
+        # The key the manager signs its calls to this process's API with: derived from the
+        # token and an instance drawn per process (only the instance is sent, see signing.py).
+        self.instance = signing.new_instance()
+        self.api_secret = signing.agent_api_key(
+            signing.token_hash(config.token), agent_id=self.agent_id, instance=self.instance
+        )
         self.gpus = gpus.detect(mock=config.mock_gpus)
         self.heartbeat_interval = 5.0
         self.version = -1
@@ -116,7 +113,7 @@ class AgentDaemon:
                 "warnings": list(enforcement.warnings),
             },
             "accelerators": [gpu.report() for gpu in self.gpus],
-            "api_secret": self.api_secret,
+            "instance": self.instance,
         }
 
     async def _register(self) -> None:
@@ -244,6 +241,13 @@ class AgentDaemon:
                 Mount(source=Path(m.source), name=m.name, read_only=m.read_only)
                 for m in desired.mounts
             ),
+            uid=desired.uid,
+            gid=desired.uid,
+            user=desired.user,
+            network=desired.network,
+            network_allow=tuple(desired.network_allow),
+            scratch=desired.scratch,
+            ro_paths=environment_dirs(desired),
         )
 
     def _free_gpus(self, count: int, known: dict[str, SessionStatus]) -> tuple[int, ...]:
@@ -275,6 +279,22 @@ class AgentDaemon:
             assigned.pop(session_id, None)
         path = self.config.data_dir / "gpu-assignments.json"
         path.write_text(json.dumps(assigned), encoding="utf-8")
+
+
+def environment_dirs(desired: DesiredSession) -> tuple[str, ...]:
+    """Where the session's environment is installed, outside the system directories the
+    sandbox shows anyway: the prefix of its interpreter (the directory above `bin/`), and
+    of the interpreter it links to (a virtual environment's base)."""
+    found: list[str] = []
+    for path in (desired.interpreter, f"{desired.path_prefix}/python"):
+        if not path.startswith("/"):
+            continue
+        for candidate in (path, os.path.realpath(path)):
+            prefix = os.path.dirname(os.path.dirname(candidate))
+            top = "/" + prefix.split("/")[1] if prefix.count("/") else prefix
+            if prefix not in ("/", "") and top not in SYSTEM_DIRS and os.path.isdir(prefix):
+                found.append(prefix)
+    return tuple(dict.fromkeys(found))
 
 
 def _path(prefix: str) -> str:

@@ -41,14 +41,23 @@ def agent_token(settings: Settings, database: Database) -> str:
 def make_runtime(settings: Settings) -> Runtime:
     from shipyard.agent.runtime.process import ProcessRuntime  # noqa: PLC0415 - heavy, agent only
 
-    unsandboxed_ok = shutil.which("bwrap") is None and settings.loopback_only
+    missing = shutil.which("bwrap") is None
+    unsandboxed_ok = missing and settings.allow_unsandboxed_sessions and settings.loopback_only
     if unsandboxed_ok:
         log.warning(
-            "bubblewrap is missing: sessions run WITHOUT a sandbox (allowed only because the "
-            "manager listens on loopback alone); install bubblewrap"
+            "bubblewrap is missing: sessions run WITHOUT a sandbox, as allow_unsandboxed_sessions "
+            "says (and only because the manager listens on loopback alone); install bubblewrap"
+        )
+    elif missing:
+        log.error(
+            "bubblewrap is missing: sessions are refused. Install it (apt-get install "
+            "bubblewrap slirp4netns nftables), or set SHIPYARD_ALLOW_UNSANDBOXED_SESSIONS=true "
+            "to run them WITHOUT a sandbox on a loopback-only manager"
         )
     return ProcessRuntime(
-        settings.data_dir / "agent" / "sessions", allow_unsandboxed=unsandboxed_ok
+        settings.data_dir / "agent" / "sessions",
+        allow_unsandboxed=unsandboxed_ok,
+        scratch=settings.session_scratch_mb * 2**20,
     )
 
 

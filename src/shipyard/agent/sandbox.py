@@ -1,9 +1,10 @@
 """The bubblewrap sandbox of a session (DESIGN §5): its argv, environment and checks.
 
-A session sees the host's system directories read-only, a private /proc, /dev, /tmp and
-/dev/shm, its own writable /home/work and its folders under /home/work/<name>; it has its
-own PID, IPC and UTS namespaces (and network, when it asks for none), and runs with no
-capabilities as an unprivileged uid.
+A session sees the host's system directories (/usr, /bin, /lib...) read-only, an /etc of
+its own (shipyard.agent.etc), a private /proc, /dev, /tmp and /dev/shm, its own writable
+/home/work and its folders under /home/work/<name>; it has its own PID, IPC, UTS and
+network namespaces (shipyard.agent.network), runs with no capabilities as its user's uid
+under a seccomp filter (shipyard.agent.seccomp), and sees as many CPUs as it was given.
 
 As root, bwrap sets the sandbox up (binding paths the session uid could not even reach)
 and `setpriv` inside it drops to the session uid, clears groups, capabilities and sets
@@ -21,16 +22,19 @@ advisory (see the enforcement warnings).
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from shipyard.agent import etc
 from shipyard.agent.runtime.base import SessionSpec
 
 WORKDIR = PurePosixPath("/home/work")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 LOADER_NAME = "shipyard-session"
 _SETUID_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 _GPU_CONTROL_NODES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
@@ -62,55 +66,106 @@ def bwrap_argv(
     bwrap: str,
     spec: SessionSpec,
     *,
-    home: Path,
+    paths: SandboxPaths,
     setpriv: str | None,
     uid: int | None,
     gid: int | None,
     features: frozenset[str],
-) -> tuple[list[str], int]:
-    """bwrap's argv for the session, and the index of the loader argument in it.
+) -> tuple[list[str], dict[str, int]]:
+    """bwrap's argv for the session, and where the supervisor fills in descriptors.
 
-    The supervisor puts there a shell script that loads the session's environment from a
-    descriptor and execs the command (supervisor.env_loader). With `uid`, bwrap runs as
-    root and `setpriv` drops to `uid`/`gid` inside; without, bwrap uses a user namespace.
+    The returned slots map "loader" to the index of a shell script that loads the
+    session's environment and execs the command (supervisor.env_loader), and "info",
+    "block" and "seccomp" to the indices of descriptor numbers for --info-fd (bwrap
+    reports the sandbox's pid), --block-fd (the command waits until its network is set
+    up) and --seccomp (the filter, when `paths.seccomp` is given). With `uid`, bwrap runs
+    as root and `setpriv` drops to `uid`/`gid` inside; without, bwrap uses a user namespace.
     """
     argv = [bwrap]
     if uid is None:
         argv.append("--unshare-user")
         argv += [flag for flag in ("--disable-userns",) if flag in features]
-    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
+    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net"]
+    argv += ["--die-with-parent", "--hostname", hostname(spec)]
     argv += [flag for flag in ("--unshare-cgroup-try",) if flag in features]
-    if not spec.network:
-        argv.append("--unshare-net")
     if spec.kind == "batch":
         argv.append("--new-session")  # no terminal to push input into (TIOCSTI)
     argv += ["--cap-drop", "ALL"]
     if uid is not None:
         argv += [arg for cap in _SETUID_CAPS for arg in ("--cap-add", cap)]  # for setpriv only
-    argv += [*_filesystem(spec, home=home, features=features), "--chdir", str(WORKDIR), "--"]
+    slots = {"info": len(argv) + 1, "block": len(argv) + 3}
+    argv += ["--info-fd", "-1", "--block-fd", "-1"]
+    if paths.seccomp:
+        slots["seccomp"] = len(argv) + 1
+        argv += ["--seccomp", "-1"]
+    argv += [*_filesystem(spec, paths=paths, features=features), "--chdir", str(WORKDIR), "--"]
     if uid is not None and gid is not None and setpriv is not None:
         argv += [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
         argv += ["--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]
     argv += ["/bin/sh", "-c"]
-    loader_index = len(argv)
+    slots["loader"] = len(argv)
     argv += ["", LOADER_NAME, *spec.command]
-    return argv, loader_index
+    return argv, slots
 
 
-def _filesystem(spec: SessionSpec, *, home: Path, features: frozenset[str]) -> Iterator[str]:
+@dataclass(frozen=True)
+class SandboxPaths:
+    """Host paths the sandbox is built from: the session's home, the shared /etc and the
+    session's own files in it, the file shown as /sys/devices/system/cpu/online, the
+    seccomp filter (None: none), and the folders' bindfs mountpoints by name (a folder
+    missing there is bound straight from its source)."""
+
+    home: Path
+    etc_base: Path
+    etc: Path
+    cpu_online: Path
+    seccomp: Path | None
+    folders: Mapping[str, Path]
+
+
+def hostname(spec: SessionSpec) -> str:
+    return f"session-{spec.session_id[:8]}"
+
+
+def cpu_count(spec: SessionSpec) -> int:
+    """How many CPUs the session is shown: its CPU allocation rounded up (all when uncapped)."""
+    available = os.cpu_count() or 1
+    return available if spec.cpu <= 0 else max(1, min(available, math.ceil(spec.cpu)))
+
+
+def cpu_set(spec: SessionSpec) -> list[int]:
+    """The CPUs the session's processes may run on: `cpu_count` of them, starting at one
+    picked from its id so that sessions spread over the machine."""
+    cpus = sorted(os.sched_getaffinity(0))
+    count = min(cpu_count(spec), len(cpus))
+    start = int(spec.session_id[:8], 16) % len(cpus)
+    return sorted(cpus[(start + offset) % len(cpus)] for offset in range(count))
+
+
+def _filesystem(
+    spec: SessionSpec, *, paths: SandboxPaths, features: frozenset[str]
+) -> Iterator[str]:
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             yield from ("--symlink", os.readlink(path), path)
         elif os.path.isdir(path):
             yield from ("--ro-bind", path, path)
+    for path in spec.ro_paths:
+        yield from ("--ro-bind", path, path)
+    yield from etc.bwrap_args(paths.etc_base, paths.etc)
     open_tmpfs = ("--perms", "01777") if "--perms" in features else ()
     yield from ("--proc", "/proc", "--dev", "/dev")
+    # /sys holds nothing else: the one file glibc counts the CPUs from (os.cpu_count()).
+    for parent in ("/sys", "/sys/devices", "/sys/devices/system", "/sys/devices/system/cpu"):
+        yield from ("--dir", parent)
+    yield from ("--ro-bind", str(paths.cpu_online), "/sys/devices/system/cpu/online")
     # The sandbox's own, empty /tmp and /dev/shm, writable by the session user only there.
     yield from (*open_tmpfs, "--tmpfs", "/tmp", *open_tmpfs, "--tmpfs", "/dev/shm")  # noqa: S108
     # Parents bwrap creates on its own are 0700: the session user could not reach its home.
-    yield from ("--dir", str(WORKDIR.parent), "--bind", str(home), str(WORKDIR))
-    for mount in spec.mounts:
-        yield from ("--ro-bind" if mount.read_only else "--bind", str(mount.source))
+    yield from ("--dir", str(WORKDIR.parent), "--bind", str(paths.home), str(WORKDIR))
+    for mount in spec.mounts:  # through bindfs (shipyard.agent.folders) when mounted so
+        source = paths.folders.get(mount.name, mount.source)
+        yield from ("--ro-bind" if mount.read_only else "--bind", str(source))
         yield str(WORKDIR / mount.name)
     if spec.gpus:
         for node in gpu_nodes():
@@ -161,4 +216,7 @@ def _host_path(path: str, *, spec: SessionSpec, home: Path, sandboxed: bool) -> 
     if inner == WORKDIR or WORKDIR in inner.parents:
         return home / inner.relative_to(WORKDIR)
     top = f"/{inner.parts[1]}" if len(inner.parts) > 1 else "/"
-    return Path(inner) if top in SYSTEM_DIRS else None
+    bound = any(
+        inner == PurePosixPath(p) or PurePosixPath(p) in inner.parents for p in spec.ro_paths
+    )
+    return Path(inner) if top in SYSTEM_DIRS or bound else None

@@ -39,7 +39,9 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
+from shipyard.agent import netns
 from shipyard.agent.cgroups import CgroupSet, Limits
 from shipyard.agent.runtime.state import (
     UNKNOWN_EXIT,
@@ -71,6 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     return Supervisor(session, ready_fd=ready_fd).run()
 
 
+class Gate(NamedTuple):
+    """Where the sandbox waits before its command runs: bwrap's --info-fd (read end),
+    --block-fd (our write end, and its number in the sandbox)."""
+
+    info: int
+    release: int
+    block_fd: int
+
+
 class Supervisor:
     """Runs the session's command to its end and records how it ended."""
 
@@ -86,6 +97,8 @@ class Supervisor:
         self.launch = Launch.from_json(record["launch"])
         self.started_at = datetime.fromisoformat(record["created_at"])
         self.cgroups = CgroupSet.from_json(self.launch.cgroups) if self.launch.cgroups else None
+        self.uplink: netns.Uplink | None = None
+        self.gate: Gate | None = None
 
     def run(self) -> int:
         log_fd = os.open(self.session.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -97,6 +110,16 @@ class Supervisor:
                 self._finish(UNKNOWN_EXIT, error=f"failed to start: {error}")
                 return 1
             self._report_ready()
+            try:
+                self._let_go()
+            except Exception as error:
+                _print_traceback()
+                child.kill()
+                child.wait()
+                if terminal is not None:
+                    terminal.close()
+                self._finish(UNKNOWN_EXIT, error=f"failed to start: {error}")
+                return 1
             try:
                 returncode = child.wait() if terminal is None else terminal.serve(child)
             except Exception as error:  # a bug here must not leave the session unrecorded
@@ -136,12 +159,57 @@ class Supervisor:
         return terminal, child
 
     def _spawn(self, *, stdin: int, stdout: int, tty: bool) -> subprocess.Popen[bytes]:
+        """Start the sandbox; its command runs once the sandbox's network is set up."""
         argv, env = list(self.launch.argv), self.launch.env
-        pass_fds: tuple[int, ...] = ()
-        if self.launch.loader_index is not None:
-            env_fd = _memfd(env_script(env))
-            argv[self.launch.loader_index] = env_loader(env_fd)
-            env, pass_fds = {}, (env_fd,)
+        slots = self.launch.slots
+        if not slots:
+            return self._popen(argv, env=env, stdin=stdin, stdout=stdout, tty=tty, fds={})
+        env_fd = _memfd(env_script(env))
+        info_r, info_w = os.pipe()
+        block_r, block_w = os.pipe()
+        fds = {"info": info_w, "block": block_r}
+        if self.launch.seccomp is not None and "seccomp" in slots:
+            fds["seccomp"] = os.open(self.launch.seccomp, os.O_RDONLY | os.O_CLOEXEC)
+        argv[slots["loader"]] = env_loader(env_fd)
+        for name, fd in fds.items():
+            argv[slots[name]] = str(fd)
+        child = self._popen(
+            argv, env={}, stdin=stdin, stdout=stdout, tty=tty, fds={**fds, "env": env_fd}
+        )
+        self.gate = Gate(info=info_r, release=block_w, block_fd=block_r)
+        return child
+
+    def _let_go(self) -> None:
+        """Once the sandbox waits at its gate: set up its network, then let the command run.
+
+        The sandbox sets up its own namespaces first (its loopback device among them): the
+        network is touched only once it waits, never concurrently.
+        """
+        gate, self.gate = self.gate, None
+        if gate is None:
+            return
+        try:
+            pid = netns.read_child_pid(gate.info)
+            _write_pid(self.session.sandbox_pid_file, pid)
+            netns.wait_blocked(pid, fd=gate.block_fd)
+            if self.launch.network is not None:
+                self.uplink = netns.connect(pid, self.launch.network)
+            os.write(gate.release, b"1")
+        finally:
+            os.close(gate.info)
+            os.close(gate.release)
+
+    def _popen(
+        self,
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        stdin: int,
+        stdout: int,
+        tty: bool,
+        fds: dict[str, int],
+    ) -> subprocess.Popen[bytes]:
+        """Popen the sandbox (or the bare command), closing `fds` here once it has them."""
         try:
             return subprocess.Popen(  # noqa: S603 - argv decided by the agent, no shell
                 argv,
@@ -152,24 +220,32 @@ class Supervisor:
                 cwd=self.launch.cwd,
                 umask=0o022,
                 start_new_session=True,
-                pass_fds=pass_fds,
+                pass_fds=tuple(fds.values()),
                 preexec_fn=_child_setup(self.launch, self.cgroups, tty=tty),  # noqa: PLW1509 - single-threaded
             )
         finally:
-            for fd in pass_fds:
+            for fd in fds.values():
                 os.close(fd)
 
     def _report_ready(self) -> None:
         """Write supervisor.pid, then tell the agent (which waits on the ready pipe)."""
-        tmp = self.session.pid_file.with_suffix(".tmp")
-        tmp.write_text(f"{os.getpid()}\n")
-        tmp.rename(self.session.pid_file)
+        _write_pid(self.session.pid_file, os.getpid())
         if self.ready_fd is not None:
             os.write(self.ready_fd, b"ready\n")
             os.close(self.ready_fd)
             self.ready_fd = None
 
     def _finish(self, exit_code: int, *, error: str | None = None) -> None:
+        if self.uplink is not None:
+            netns.disconnect(self.uplink)
+        if self.session.folders.is_dir():  # not on the start path: imports ctypes, threads
+            from shipyard.agent import folders  # noqa: PLC0415
+
+            folders.unmount_all(self.session.root)
+        if self.launch.home_size is not None:
+            from shipyard.agent.runtime import home  # noqa: PLC0415
+
+            home.unmount(self.session.home)
         oom = self.cgroups is not None and self.cgroups.oom_kills() > 0
         if oom:
             error = "out of memory"
@@ -184,6 +260,12 @@ class Supervisor:
             finished_at=now(),
         )
         write_json(self.session.status_file, record)
+
+
+def _write_pid(path: Path, pid: int) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{pid}\n")
+    tmp.rename(path)
 
 
 def _print_traceback() -> None:
@@ -227,6 +309,8 @@ def _child_setup(launch: Launch, cgroups: CgroupSet | None, *, tty: bool) -> Cal
     def setup() -> None:
         if tty:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        if launch.cpus:
+            os.sched_setaffinity(0, launch.cpus)
         if cgroups is not None:
             cgroups.join(os.getpid())
         for name, value in launch.rlimits.items():

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shipyard.agents.models import AgentStatus, Placement
+from shipyard.agents.models import AgentStatus, NetworkMode, Placement
 from shipyard.validation import NO_NUL
 
 GROUP_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+#: at most this many allow-list entries once duplicates are gone (groups_admin checks)
+MAX_ALLOW = 64
+# generous bounds for the body alone; groups_admin says what is wrong with each entry
+AllowEntries = Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=1000)]
+ALLOW_HELP = (
+    'Site services sessions may reach despite the private ranges: IPv4 networks ("10.1.2.0/24") '
+    'or NETWORK:PORT ("10.1.2.3:443"); duplicates are dropped, at most 64.'
+)
 
 
 class Strict(BaseModel):
@@ -63,6 +71,11 @@ class GroupAdmin(BaseModel):
     description: str
     is_active: bool
     placement: Placement
+    network_mode: NetworkMode = Field(
+        description="none: loopback only; outbound: the outside, never the host, link-local "
+        "or private ranges."
+    )
+    network_allow: list[str] = Field(description=ALLOW_HELP)
     agents_alive: int
     agents_total: int
     slots: list[SlotFigure] = Field(description="Used by sessions vs live schedulable capacity.")
@@ -81,12 +94,18 @@ class GroupCreate(Strict):
     description: str = Field(default="", max_length=1000, pattern=NO_NUL)
     placement: Placement = Placement.BINPACK
     is_active: bool = True
+    network_mode: NetworkMode = NetworkMode.OUTBOUND
+    network_allow: AllowEntries = Field(default_factory=list, description=ALLOW_HELP)
 
 
 class GroupUpdate(Strict):
     description: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
     placement: Placement | None = None
     is_active: bool | None = None
+    network_mode: NetworkMode | None = None
+    network_allow: AllowEntries | None = Field(
+        default=None, description=ALLOW_HELP + " Replaces the list."
+    )
 
 
 class GroupProjects(Strict):

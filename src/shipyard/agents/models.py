@@ -22,6 +22,13 @@ class Placement(enum.StrEnum):
     SPREAD = "spread"
 
 
+class NetworkMode(enum.StrEnum):
+    """What a session's network namespace reaches (shipyard.agent.network)."""
+
+    NONE = "none"  # loopback alone
+    OUTBOUND = "outbound"  # the outside, but never the host, link-local or private ranges
+
+
 class AgentStatus(enum.StrEnum):
     ALIVE = "ALIVE"
     LOST = "LOST"
@@ -38,6 +45,11 @@ class ResourceGroup(Base):
     placement: Mapped[Placement] = mapped_column(
         str_enum(Placement, "placement"), default=Placement.BINPACK
     )
+    network_mode: Mapped[NetworkMode] = mapped_column(
+        str_enum(NetworkMode, "network_mode"), default=NetworkMode.OUTBOUND
+    )
+    # site services sessions may reach despite the private ranges: "10.1.2.0/24" or "10.1.2.3:443"
+    network_allow: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

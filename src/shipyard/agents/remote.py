@@ -1,4 +1,9 @@
-"""Calls from the manager to an agent's own API (logs now, terminals later)."""
+"""Calls from the manager to an agent's own API (logs; the terminal is in web/routes).
+
+Each call is signed with the key of the agent process that registered last, and its answer
+is used only if that process signed it (shipyard.agents.signing): no secret is sent, and
+whatever else might listen on the agent's port gets nothing and is not believed.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,17 @@ import uuid
 
 import httpx
 
+from shipyard.agents import signing
 from shipyard.agents.models import Agent
 from shipyard.errors import Conflict
 from shipyard.i18n import _
 
 TIMEOUT = 10.0
+
+
+def agent_auth(agent: Agent) -> signing.SignedAuth:
+    """How the manager signs calls to this agent (and checks its answers)."""
+    return signing.SignedAuth(agent.api_secret.encode("utf-8"), kid=agent.id)
 
 
 def fetch_logs(agent: Agent, session_id: uuid.UUID, *, offset: int) -> tuple[bytes, int]:
@@ -19,7 +30,7 @@ def fetch_logs(agent: Agent, session_id: uuid.UUID, *, offset: int) -> tuple[byt
         response = httpx.get(
             f"{agent.addr.rstrip('/')}/sessions/{session_id.hex}/logs",
             params={"offset": offset},
-            headers={"Authorization": f"Bearer {agent.api_secret}"},
+            auth=agent_auth(agent),
             timeout=TIMEOUT,
         )
     except httpx.HTTPError as exc:

@@ -39,7 +39,7 @@ class AgentRegister(Strict):
     capacity: dict[str, str]
     enforcement: EnforcementReport
     accelerators: list[AcceleratorReport] = Field(default_factory=list, max_length=64)
-    api_secret: str = Field(min_length=32, max_length=128)
+    instance: str = Field(pattern=r"^[0-9a-f]{32}$")  # drawn per agent process (signing.py)
 
 
 class RegisterReply(BaseModel):
@@ -88,6 +88,11 @@ class DesiredSession(BaseModel):
     mem: int
     gpus: int
     mounts: list[DesiredMount]
+    uid: int  # the session account of its owner (shipyard.users.unix)
+    user: str  # that account's name in the session's /etc/passwd
+    network: Literal["none", "outbound"]
+    network_allow: list[str]  # allow-listed site networks, "10.1.2.0/24" or "10.1.2.3:443"
+    scratch: int  # bytes of /home/work
 
 
 class DesiredState(BaseModel):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shipyard.agents import signing
 from shipyard.agents.models import (
     DEFAULT_GROUP,
     Agent,
@@ -100,8 +103,53 @@ def new_agent_token(
 
 
 def group_of_token(db: Session, raw: str) -> ResourceGroup:
-    """The resource group an agent token admits to, or AuthenticationFailed."""
+    """The resource group a raw agent token admits to, or AuthenticationFailed."""
     token = db.scalar(select(AgentToken).where(AgentToken.token_hash == tokens.digest(raw)))
+    return _group_of(db, token)
+
+
+@dataclass(frozen=True)
+class AgentKey:
+    """An agent token as the manager knows it: its row and digest (keys derive from it)."""
+
+    token_id: uuid.UUID
+    token_hash: str
+
+    @property
+    def manager_key(self) -> bytes:
+        return signing.manager_key(self.token_hash)
+
+
+# key id -> token, for every live token seen so far; a token never changes its digest, and
+# revocation is checked on each request (group_of_key), so entries never go stale.
+_keys: dict[str, AgentKey] = {}
+_keys_lock = threading.Lock()
+
+
+def cached_key(kid: str) -> AgentKey | None:
+    """The token a request's key id names, if this process has met it (no database)."""
+    return _keys.get(kid)
+
+
+def find_key(db: Session, kid: str) -> AgentKey | None:
+    """The token a key id names, looked up among all live tokens (refreshes the cache)."""
+    rows = db.execute(
+        select(AgentToken.id, AgentToken.token_hash).where(AgentToken.revoked_at.is_(None))
+    ).all()
+    found = {signing.key_id(row.token_hash): AgentKey(row.id, row.token_hash) for row in rows}
+    with _keys_lock:
+        _keys.update(found)
+    return found.get(kid)
+
+
+def group_of_key(db: Session, key: AgentKey) -> ResourceGroup:
+    """The resource group the token behind a verified signature admits to, or
+    AuthenticationFailed (revoked token, inactive group)."""
+    token = db.get(AgentToken, key.token_id)
+    return _group_of(db, token if token and token.token_hash == key.token_hash else None)
+
+
+def _group_of(db: Session, token: AgentToken | None) -> ResourceGroup:
     group = db.get(ResourceGroup, token.resource_group_id) if token else None
     if token is None or token.revoked_at is not None or group is None or not group.is_active:
         raise AuthenticationFailed(_("The agent token is invalid or revoked."))
@@ -109,10 +157,17 @@ def group_of_token(db: Session, raw: str) -> ResourceGroup:
 
 
 def register(
-    db: Session, *, group: ResourceGroup, payload: AgentRegister, unsandboxed_ok: bool = False
+    db: Session,
+    *,
+    group: ResourceGroup,
+    payload: AgentRegister,
+    token_hash: str,
+    unsandboxed_ok: bool = False,
 ) -> Agent:
     """Create or refresh an agent; an agent keeps its id (and sessions) across restarts.
 
+    The key the manager signs its calls to the agent with derives from the agent's token
+    (`token_hash`) and the instance the agent process drew: nothing secret is sent.
     An agent without a sandbox gets no sessions (it is made unschedulable) unless
     `unsandboxed_ok` (the manager listens on loopback alone).
     """
@@ -132,7 +187,9 @@ def register(
     agent.capacity = capacity.to_json()
     agent.enforcement = payload.enforcement.model_dump()
     agent.accelerators = [a.model_dump() for a in payload.accelerators]
-    agent.api_secret = payload.api_secret
+    agent.api_secret = signing.agent_api_key(
+        token_hash, agent_id=payload.agent_id, instance=payload.instance
+    )
     agent.last_heartbeat_at = utcnow()
     agent.lost_at = None
     db.commit()

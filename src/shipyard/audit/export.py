@@ -1,8 +1,9 @@
 """The audit log as CSV, streamed batch by batch, safe to open in a spreadsheet.
 
-A cell that a spreadsheet would read as a formula (starting with = + - @, a tab or a
-carriage return) gets a leading apostrophe. The text starts with a UTF-8 byte order mark so
-that spreadsheets read non-ASCII names right; times are ISO 8601 in UTC.
+A cell that a spreadsheet would read as a formula (starting with = + - @ |, a tab or a
+carriage return; `|` starts a DDE call in some) gets a leading apostrophe. The text starts
+with a UTF-8 byte order mark so that spreadsheets read non-ASCII names right; times are
+ISO 8601 in UTC.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ HEADER = (
     "result",
     "details",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "|", "\t", "\r")
 
 
 def neutralise(cell: str) -> str:

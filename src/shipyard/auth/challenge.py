@@ -96,7 +96,7 @@ def answer(
         raise
     passed = Passed(user=user, next_path=challenge.next_path)
     _end(db, challenge)
-    service.complete_login(db, user=user)
+    service.complete_login(db, user=user, client_address=client_address)
     return passed
 
 

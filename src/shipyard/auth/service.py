@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import anyio
+from anyio import to_thread
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -15,13 +18,16 @@ from shipyard.auth import passwords, throttle, tokens, totp
 from shipyard.auth.models import ApiToken, WebSession
 from shipyard.config import Settings
 from shipyard.db import utcnow
-from shipyard.errors import AuthenticationFailed, InvalidInput, NotFound
+from shipyard.errors import AuthenticationFailed, InvalidInput, NotFound, Throttled
 from shipyard.i18n import _
 from shipyard.users.models import User
 from shipyard.users.service import normalise_email
 from shipyard.validation import has_nul
 
 TOUCH_EVERY = timedelta(seconds=60)
+
+# How wait_turn waits; tests put a recorder in rather than sleep.
+pause: Callable[[float], Awaitable[None]] = anyio.sleep
 
 
 @dataclass(frozen=True)
@@ -31,29 +37,54 @@ class Credentials:
     client_address: str
 
 
+async def wait_turn(db: Session, *, email: str, settings: Settings) -> None:
+    """Wait out the account's slowdown (throttle.slowdown) before its password is checked.
+
+    Call it before `check_password`/`authenticate`. The wait runs on the event loop and
+    holds no worker thread and no database connection (db's transaction ends first), so a
+    flood of slowed attempts ties nothing up.
+    """
+    delay = await to_thread.run_sync(_slowdown, db, email, settings)
+    if delay > 0:
+        await pause(delay)
+
+
+def _slowdown(db: Session, email: str, settings: Settings) -> float:
+    delay = (
+        0.0
+        if has_nul(email)
+        else throttle.slowdown(db, email=normalise_email(email), settings=settings)
+    )
+    db.commit()
+    return delay
+
+
 def check_password(db: Session, creds: Credentials, *, settings: Settings) -> User:
     """The user these credentials name, or AuthenticationFailed / Throttled.
 
-    Unknown emails and wrong passwords fail alike, in message and in time; every failure
-    counts towards the throttle of the account and of the client address. This grants
+    Unknown emails and wrong passwords fail alike, in message and in time (an unknown email
+    is verified against a dummy hash); every failure counts towards the throttle (see
+    auth/throttle.py) and is audited, and so is every throttled attempt. This grants
     nothing yet: a user for whom `totp.code_due` holds owes a one-time code first, and the
     caller ends a successful login with `complete_login`.
     """
     if has_nul(creds.email, creds.password):
         raise AuthenticationFailed(_("Incorrect email or password."))
     email = normalise_email(creds.email)
-    throttle.check(db, email=email, client_address=creds.client_address, settings=settings)
     user = db.scalar(select(User).where(User.email == email))
-    stored = user.password_hash if user else None
-    if user is None or not passwords.verify_password(settings, stored, creds.password):
+    guard(db, creds, user=user, settings=settings)
+    matches = passwords.verify_password(
+        settings, user.password_hash if user else None, creds.password
+    )
+    if user is None or not matches:
         throttle.record_failure(
             db, email=email, client_address=creds.client_address, settings=settings
         )
-        _record_failure(db, creds, user=user, reason="unknown_user" if user is None else "password")
+        record_failure(db, creds, user=user, reason="unknown_user" if user is None else "password")
         db.commit()
         raise AuthenticationFailed(_("Incorrect email or password."))
     if not user.is_active:
-        _record_failure(db, creds, user=user, reason="inactive")
+        record_failure(db, creds, user=user, reason="inactive")
         db.commit()
         raise AuthenticationFailed(_("This account is inactive. Ask an administrator."))
     if passwords.needs_rehash(settings, user.password_hash):
@@ -62,8 +93,24 @@ def check_password(db: Session, creds: Credentials, *, settings: Settings) -> Us
     return user
 
 
-def _record_failure(db: Session, creds: Credentials, *, user: User | None, reason: str) -> None:
-    """A failed login in the audit log, under the email as typed (there is no actor)."""
+def guard(db: Session, creds: Credentials, *, user: User | None, settings: Settings) -> int:
+    """throttle.check for these credentials; a refused attempt is audited before Throttled."""
+    email = normalise_email(creds.email)
+    try:
+        return throttle.check(
+            db, email=email, client_address=creds.client_address, settings=settings
+        )
+    except Throttled:
+        record_failure(db, creds, user=user, reason="throttled")
+        db.commit()
+        raise
+
+
+def record_failure(db: Session, creds: Credentials, *, user: User | None, reason: str) -> None:
+    """A failed login in the audit log, under the email as typed (there is no actor).
+
+    `reason`: unknown_user, password, inactive, throttled, otp or recovery_code.
+    """
     record(
         db,
         Action.LOGIN_FAILED,
@@ -78,11 +125,17 @@ def _record_failure(db: Session, creds: Credentials, *, user: User | None, reaso
     )
 
 
-def complete_login(db: Session, *, user: User) -> None:
-    """Every factor was right: the account's failure count starts afresh (and it is logged)."""
-    throttle.forget_account(db, email=user.email)
+def complete_login(db: Session, *, user: User, client_address: str) -> None:
+    """Every factor was right: this address starts afresh for the account (and it is logged)."""
+    throttle.forget(db, email=user.email, client_address=client_address)
     record(
-        db, Action.LOGIN, actor=user, target_type="user", target_id=user.id, target_label=user.email
+        db,
+        Action.LOGIN,
+        actor=user,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+        address=client_address,
     )
     db.commit()
 
@@ -109,7 +162,7 @@ def authenticate(
             client_address=creds.client_address,
             recovery=True,
         )
-    complete_login(db, user=user)
+    complete_login(db, user=user, client_address=creds.client_address)
     return user
 
 

@@ -17,7 +17,6 @@ import logging
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,10 +30,10 @@ from shipyard.auth import throttle, tokens
 from shipyard.auth.models import RecoveryCode
 from shipyard.config import Settings
 from shipyard.db import utcnow
-from shipyard.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from shipyard.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, Throttled
 from shipyard.i18n import _
+from shipyard.users import admin_rules
 from shipyard.users.models import User
-from shipyard.users.service import normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +150,12 @@ def disable(
 
 
 def reset(db: Session, ref: str, *, by: User) -> User:
-    """An admin turns off a user's two-factor login (lost phone); logged with who did it."""
-    user = _user_by_ref(db, ref)
+    """An admin turns off a user's two-factor login (lost phone); logged with who did it.
+
+    Another administrator's is a superadmin's to reset (users.admin_rules).
+    """
+    user = admin_rules.user_by_ref(db, ref)
+    admin_rules.check_may_manage(by, user)
     _clear(db, user)
     _record(db, Action.TWO_FACTOR_RESET, actor=by, user=user)
     db.commit()
@@ -171,16 +174,6 @@ def _clear(db: Session, user: User) -> None:
     db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 
-def _user_by_ref(db: Session, ref: str) -> User:
-    try:
-        user = db.get(User, uuid.UUID(ref))
-    except ValueError:
-        user = db.scalar(select(User).where(User.email == normalise_email(ref)))
-    if user is None:
-        raise NotFound(_("No such user."))
-    return user
-
-
 # Checking codes -----------------------------------------------------------------------------
 
 
@@ -196,21 +189,46 @@ def verify(
     """Accept a one-time password (or, with `recovery`, a recovery code) for `user`.
 
     Raises InvalidInput for a code of the wrong shape (nothing counted), Throttled while
-    the account has too many recent failures, AuthenticationFailed for a wrong or reused
-    code (counted as a failed login). Commits what it records.
+    this account and address must wait, AuthenticationFailed for a wrong or reused code
+    (counted as a failed login). Wrong codes and throttled attempts are audited with the
+    address. Commits what it records.
     """
     email = user.email
-    throttle.check(db, email=email, client_address=client_address, settings=settings)
     try:
-        if recovery and not _looks_like_otp(code):
+        throttle.check(db, email=email, client_address=client_address, settings=settings)
+    except Throttled:
+        _record_failure(db, user, reason="throttled", client_address=client_address)
+        db.commit()
+        raise
+    use_recovery = recovery and not _looks_like_otp(code)
+    try:
+        if use_recovery:
             _use_recovery_code(db, user, code)
         else:
             _use_otp(db, user, read_otp(code, recovery=recovery))
     except AuthenticationFailed:
         throttle.record_failure(db, email=email, client_address=client_address, settings=settings)
+        reason = "recovery_code" if use_recovery else "otp"
+        _record_failure(db, user, reason=reason, client_address=client_address)
         db.commit()
         raise
     db.commit()
+
+
+def _record_failure(db: Session, user: User, *, reason: str, client_address: str) -> None:
+    """A wrong code or a throttled one in the audit log, as a failed login of `user`."""
+    record(
+        db,
+        Action.LOGIN_FAILED,
+        actor=None,
+        actor_email=user.email,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+        details={"reason": reason},
+        success=False,
+        address=client_address,
+    )
 
 
 def read_otp(text: str, *, recovery: bool = False) -> str:

@@ -72,6 +72,7 @@ def serve(settings: Settings, *, migrate_schema: bool, embedded_agent: bool = Fa
     from shipyard.app import create_app  # noqa: PLC0415
     from shipyard.bootstrap import prepare, prepare_data_dir  # noqa: PLC0415
     from shipyard.db import Database  # noqa: PLC0415
+    from shipyard.edge.protocol import uvicorn_options  # noqa: PLC0415
 
     prepare_data_dir(settings)
     database = Database(settings.effective_database_url)
@@ -88,11 +89,10 @@ def serve(settings: Settings, *, migrate_schema: bool, embedded_agent: bool = Fa
         create_app(settings, database=database),
         host=settings.host,
         port=settings.port,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
         log_level="info",
         timeout_graceful_shutdown=3,  # agents long-poll; do not wait them out
         timeout_keep_alive=65,  # longer than heartbeat intervals: agents reuse connections
+        **uvicorn_options(settings),  # header deadline; proxies judged by the app
     )
 
 

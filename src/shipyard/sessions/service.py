@@ -24,6 +24,7 @@ from shipyard.i18n import _
 from shipyard.policies.models import OnQuota
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
+from shipyard.scheduler.ledger import Held
 from shipyard.sessions import lifecycle, quota
 from shipyard.sessions.models import (
     FINISHED,
@@ -114,7 +115,7 @@ def create_session(
     mounts = resolve_mounts(db, settings, user=owner, project=where.project, refs=list(spec.mounts))
     state = quota.standing(db, user=owner, project=where.project, group=where.group)
     _refuse_impossible(db, where)
-    _refuse_over_quota(state, where.request)
+    _refuse_over_quota(state, where.request, admitted=_admitted(db, owner))
     session = ComputeSession(
         name=spec.name or f"s-{secrets.token_hex(3)}",
         owner_id=owner.id,
@@ -167,7 +168,23 @@ def _refuse_impossible(db: Session, where: Placement) -> None:
         )
 
 
-def _refuse_over_quota(state: quota.Standing, request: ResourceSlots) -> None:
+def _admitted(db: Session, owner: User) -> Held:
+    """The owner's PENDING sessions: admitted already, they hold nothing in the ledger yet."""
+    requests = db.scalars(
+        select(ComputeSession.requested).where(
+            ComputeSession.owner_id == owner.id, ComputeSession.status == SessionStatus.PENDING
+        )
+    ).all()
+    slots = sum((ResourceSlots.from_json(request) for request in requests), ResourceSlots())
+    return Held(slots, len(requests))
+
+
+def _refuse_over_quota(state: quota.Standing, request: ResourceSlots, *, admitted: Held) -> None:
+    """Refuse what the pending limit or, under a `refuse` policy, the quota does not allow.
+
+    Under `refuse` the owner's pending sessions count as held: each was admitted against
+    the quota, so twenty quick requests under a limit of three admit three, not twenty.
+    """
     policy = state.user_policy
     if policy.max_pending_sessions is not None and state.pending >= policy.max_pending_sessions:
         raise QuotaExceeded(
@@ -181,14 +198,18 @@ def _refuse_over_quota(state: quota.Standing, request: ResourceSlots) -> None:
         request,
         user_policy=policy,
         project_policy=state.project_policy,
-        user_held=state.user_held,
-        project_held=state.project_held,
+        user_held=_plus(state.user_held, admitted),
+        project_held=_plus(state.project_held, admitted),
     )
     if blocks:
         raise QuotaExceeded(
             blocks[0].message,
             details={"blocked_by": [block.model_dump() for block in blocks]},
         )
+
+
+def _plus(held: Held, more: Held) -> Held:
+    return Held(held.slots + more.slots, held.sessions + more.sessions)
 
 
 def visible(db: Session, *, viewer: User, session_id: uuid.UUID) -> ComputeSession:

@@ -88,12 +88,26 @@ def disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+# Types a browser shows but never runs; every other file is sent as plain bytes, so user
+# content never runs in the console's origin (with `nosniff` from the console middleware).
+INERT_TYPES = frozenset(
+    {"text/plain", "text/csv", "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"}
+    | {"audio/mpeg", "audio/ogg", "audio/wav", "video/mp4", "video/webm", "video/ogg"}
+)
+
+
+def media_type(name: str) -> str:
+    """The file's type when it is inert (INERT_TYPES), else application/octet-stream."""
+    guessed = mimetypes.guess_type(name)[0]
+    return guessed if guessed in INERT_TYPES else "application/octet-stream"
+
+
 def _headers(download: files.Download, info: os.stat_result) -> dict[str, str]:
-    media_type = mimetypes.guess_type(download.name)[0] or "application/octet-stream"
     return {
         "Accept-Ranges": "bytes",
-        "Content-Type": media_type,
+        "Content-Type": media_type(download.name),
         "Content-Disposition": disposition(download.name),
+        "Content-Security-Policy": "sandbox",
         "ETag": etag(info),
         "Last-Modified": formatdate(info.st_mtime, usegmt=True),
         "Cache-Control": "private, no-cache",

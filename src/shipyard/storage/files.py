@@ -1,6 +1,9 @@
 """Files inside a folder, for a user with the right access: list, mkdir, move, delete, read.
 
-Every path goes through `paths` (cleaned as text, resolved by descriptor, links never followed).
+Every path goes through `paths` (cleaned as text, resolved by descriptor, links never followed,
+nothing opened that could block). Access is checked first; then the database transaction
+ends (`folders.release`) before anything on disk is touched: a folder's contents are what
+users and sessions made them, and no connection waits on them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from shipyard.errors import InvalidInput
 from shipyard.i18n import _
 from shipyard.storage import access as acl
 from shipyard.storage import hosts, paths
+from shipyard.storage import service as folders
 from shipyard.storage.access import Access, Action
 from shipyard.storage.schemas import FileEntry, FilesPublic
 from shipyard.users.models import User
@@ -25,8 +29,16 @@ from shipyard.users.models import User
 DEFAULT_PAGE = 200
 
 
+def _kind(entry: paths.Entry) -> str:
+    if entry.is_symlink:
+        return "link"
+    if entry.is_dir:
+        return "dir"
+    return "file" if entry.is_file else "other"  # a FIFO, a socket, a device
+
+
 def _entry(directory: PurePosixPath, entry: paths.Entry) -> FileEntry:
-    kind = "link" if entry.is_symlink else "dir" if entry.is_dir else "file"
+    kind = _kind(entry)
     return FileEntry(
         name=entry.name,
         path=str(directory / entry.name),
@@ -46,7 +58,7 @@ def list_files(
     offset: int = 0,
     limit: int = DEFAULT_PAGE,
 ) -> tuple[Access, FilesPublic]:
-    access = acl.require(db, user, ref, Action.LIST)
+    access = _released(db, user=user, ref=ref, action=Action.LIST)
     directory = paths.clean(path)
     entries, total = paths.list_dir(
         hosts.root(settings, access.folder), str(directory), offset=offset, limit=limit
@@ -62,8 +74,15 @@ def list_files(
     return access, page
 
 
+def _released(db: Session, *, user: User, ref: str, action: Action) -> Access:
+    """The user's access to the folder, with `db`'s transaction ended for the file work."""
+    access = acl.require(db, user, ref, action)
+    folders.release(db)
+    return access
+
+
 def make_dir(db: Session, settings: Settings, *, user: User, ref: str, path: str) -> None:
-    access = acl.require(db, user, ref, Action.WRITE)
+    access = _released(db, user=user, ref=ref, action=Action.WRITE)
     paths.mkdir(hosts.root(settings, access.folder), path)
 
 
@@ -71,12 +90,12 @@ def move(
     db: Session, settings: Settings, *, user: User, ref: str, source: str, target: str
 ) -> None:
     """Rename or move within the folder (write access); the target must not exist."""
-    access = acl.require(db, user, ref, Action.WRITE)
+    access = _released(db, user=user, ref=ref, action=Action.WRITE)
     paths.rename(hosts.root(settings, access.folder), source, target)
 
 
 def delete(db: Session, settings: Settings, *, user: User, ref: str, path: str) -> None:
-    access = acl.require(db, user, ref, Action.DELETE)
+    access = _released(db, user=user, ref=ref, action=Action.DELETE)
     paths.remove(hosts.root(settings, access.folder), path)
     access.folder.used_measured_at = None
     db.commit()
@@ -93,7 +112,12 @@ class Download:
 
 
 def open_download(db: Session, settings: Settings, *, user: User, ref: str, path: str) -> Download:
-    access = acl.require(db, user, ref, Action.READ)
+    """The regular file at `path`, opened with `db`'s transaction already ended.
+
+    Anything else there (a folder, a link, a FIFO or socket a session made) is refused with a
+    domain error; the file is never opened again by name.
+    """
+    access = _released(db, user=user, ref=ref, action=Action.READ)
     name = paths.clean(path).name
     if not name:
         raise InvalidInput(_("Name a file to download."), details={"field": "path"})

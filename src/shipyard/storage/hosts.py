@@ -2,15 +2,14 @@
 
 A folder's directory is `<host path>/<folder id hex>`. Deleted folders are first renamed into
 `<host path>/.trash/` (one atomic step, so the name is free at once) and removed from there
-in the background; `sweep_trash` finishes what a restart interrupted.
+in the background; `sweep_trash` finishes what a restart interrupted. Uploads gather in
+`<host path>/.staging/` (see `storage.staging`): same filesystem, no session's view.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import stat as st
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from pathlib import Path
 from shipyard.config import Settings
 from shipyard.errors import NotFound
 from shipyard.i18n import _
+from shipyard.storage import staging as staged
+from shipyard.storage import trees
 from shipyard.storage.models import Folder
 from shipyard.storage.paths import TEMP_PREFIX, FolderRoot
 
@@ -97,36 +98,29 @@ def create_directory(settings: Settings, folder: Folder) -> None:
         os.chown(path, *handed)
 
 
+def staging(settings: Settings, folder: Folder) -> Path:
+    """Where the folder's uploads gather: its host's staging directory, beside the folders."""
+    return host(settings, folder.host).path / staged.DIRECTORY
+
+
+def staging_dirs(settings: Settings) -> list[Path]:
+    return [found.path / staged.DIRECTORY for found in hosts(settings).values()]
+
+
 @dataclass(frozen=True)
 class Survey:
-    """What one walk of a folder found: bytes in its files, and its upload temp files."""
+    """What one walk of a folder found: bytes in its files, and upload temp files that older
+    versions left in it."""
 
     bytes: int
     temps: list[tuple[str, str, float]]  # (directory relative to the folder, name, mtime)
 
 
 def survey(path: Path) -> Survey:
-    """Walk `path` without following links: bytes in regular files (uploads in progress
-    excluded) and the upload temp files, so orphans can be found on the same walk."""
-    total = 0
-    temps: list[tuple[str, str, float]] = []
-    pending = [path]
-    while pending:
-        current = pending.pop()
-        try:
-            with os.scandir(current) as entries:
-                for entry in entries:
-                    info = entry.stat(follow_symlinks=False)
-                    if st.S_ISDIR(info.st_mode):
-                        pending.append(Path(entry.path))
-                    elif entry.name.startswith(TEMP_PREFIX):
-                        where = str(current.relative_to(path))
-                        temps.append((where, entry.name, info.st_mtime))
-                    elif st.S_ISREG(info.st_mode):
-                        total += info.st_size
-        except FileNotFoundError:
-            continue  # removed while we looked
-    return Survey(bytes=total, temps=temps)
+    """Walk `path` by descriptor, never following links or opening files: bytes in regular
+    files (older versions' upload temp files apart, returned so orphans can be removed)."""
+    found = trees.measure(path, hidden_prefix=TEMP_PREFIX)
+    return Survey(bytes=found.bytes, temps=found.hidden)
 
 
 def trash(settings: Settings, folder: Folder) -> None:
@@ -143,8 +137,15 @@ def trash(settings: Settings, folder: Folder) -> None:
 
 
 def _remove_later(path: Path) -> None:
+    """Remove a tree in a thread of its own; a session that still writes into it (through a
+    directory it had open) can neither block nor redirect the removal."""
+
     def remove() -> None:
-        shutil.rmtree(path, ignore_errors=True)
+        try:
+            if not trees.remove_path(path):
+                log.warning("%s kept changing while being removed; left for the next start", path)
+        except OSError as error:
+            log.warning("%s not removed: %s", path, error)
 
     threading.Thread(target=remove, name="shipyard-trash", daemon=True).start()
 

@@ -1,9 +1,10 @@
 """Storage upkeep in the background, off every request's path.
 
 On start it finishes emptying the trash a previous process left; then, every `interval`
-seconds, it removes expired uploads and measures the folders whose usage is oldest (and
-removes orphaned upload files found on the way). Each step runs in a worker thread and a
-failure is logged and tried again next time: storage trouble never stops the manager.
+seconds, it removes expired uploads and staged files no upload owns, and measures the folders
+whose usage is oldest (removing older versions' orphaned upload files found on the way). Each
+step runs in a worker thread and a failure is logged and tried again next time: storage
+trouble never stops the manager.
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ class StorageMonitor:
             await asyncio.sleep(self.interval)
 
     def run_once(self) -> None:
-        """One round: expired uploads, then a batch of folder measurements."""
+        """One round: expired and orphaned uploads, then a batch of folder measurements."""
         try:
             with self.database.session() as db:
                 uploads.expire(db, self.settings)
+                uploads.sweep_staging(db, self.settings)
                 folders.measure_due(db, self.settings)
         except Exception:
             log.exception("storage upkeep failed; trying again in %s s", self.interval)

@@ -8,8 +8,15 @@ anywhere inside the folder (by a sandboxed session, say) is refused, never follo
 directory swapped for a link mid-walk is caught by the kernel rather than by a prior check.
 The last component is acted on with ``dir_fd`` and without following links either.
 
-Errors: `InvalidInput` for a bad path, `NotFound` for a missing one (and for the hidden upload
-temp files: the same message), `PermissionDenied` for a symbolic link on the way, `Conflict`
+Sessions can create FIFOs, sockets and links in a folder and swap any name at any moment, so
+nothing here may block on what it finds: every open uses ``O_NOFOLLOW | O_NONBLOCK`` and checks
+the type of what it got with ``fstat`` before using it (a file where a file is expected, a
+directory where a directory is), and trees are walked and removed by descriptor with a bounded
+number of them open.
+
+Errors: `InvalidInput` for a bad path or something that is not a regular file where one is
+needed, `NotFound` for a missing one (and for the upload temp files of older versions, which
+stay hidden: the same message), `PermissionDenied` for a symbolic link on the way, `Conflict`
 for an existing target. No `OSError` a user can trigger escapes; others (EIO, ...) do, as
 server faults.
 """
@@ -18,8 +25,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
-import shutil
 import stat as st
 import unicodedata
 from collections.abc import Iterator
@@ -29,18 +34,21 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, NoReturn, cast
 from urllib.parse import unquote
 
-from shipyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from shipyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ShipyardError
 from shipyard.i18n import _
+from shipyard.storage import trees
 
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
 MAX_PAGE = 1000
+#: Names of the upload temp files that older versions kept inside folders: still hidden and
+#: reserved, so such a file left behind never shows up half-written (see `storage.staging`).
 TEMP_PREFIX = ".shipyard-upload-"
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# O_NONBLOCK so a FIFO planted in the folder cannot hang the reader at open().
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
-_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK so a FIFO planted in the folder cannot hang open(); O_NOFOLLOW so a link is
+# refused by the kernel, not checked beforehand; O_NOCTTY against a planted terminal.
+SAFE_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+_DIR_FLAGS = trees.DIR_FLAGS
 _ENCODED_SEPARATORS = ("%2e", "%2f", "%5c", "%00")
 
 
@@ -62,13 +70,17 @@ class FolderRoot:
 
 @dataclass(frozen=True)
 class Entry:
-    """One directory entry as seen without following links; `size` is 0 for folders."""
+    """One directory entry as seen without following links; `size` is 0 for folders.
+
+    Neither a folder, a link nor a regular file (`is_file`): a FIFO, socket or device.
+    """
 
     name: str
     is_dir: bool
     is_symlink: bool
     size: int
     mtime: float
+    is_file: bool = True
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -217,7 +229,52 @@ def _entry(name: str, info: os.stat_result) -> Entry:
         is_symlink=st.S_ISLNK(info.st_mode),
         size=0 if is_dir else info.st_size,
         mtime=info.st_mtime,
+        is_file=st.S_ISREG(info.st_mode),
     )
+
+
+def _not_a_file(name: str, mode: int) -> ShipyardError:
+    if st.S_ISDIR(mode):
+        return InvalidInput(
+            _("%(name)s is a folder, not a file.") % {"name": name}, details={"field": "path"}
+        )
+    if st.S_ISLNK(mode):
+        return _link_refused()
+    return InvalidInput(
+        _("%(name)s is not a regular file.") % {"name": name}, details={"field": "path"}
+    )
+
+
+def _link_refused() -> PermissionDenied:
+    return PermissionDenied(_("Symbolic links inside a folder are not followed."))
+
+
+def open_file(dir_fd: int, name: str, flags: int = os.O_RDONLY) -> int:
+    """The regular file `name` in the directory `dir_fd`, opened with `flags` and `SAFE_FLAGS`.
+
+    Whatever else is there (a folder, a link, a FIFO, a socket, a device) is refused with a
+    domain error, never opened in a way that blocks or follows; what is checked is the
+    descriptor itself, so a swap between a look and the open changes nothing. The
+    descriptor is non-blocking (harmless for regular files); the caller closes it.
+    """
+    with _translated():
+        found = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    if not st.S_ISREG(found):  # refused without even opening it
+        raise _not_a_file(name, found)
+    try:
+        fd = os.open(name, flags | SAFE_FLAGS, dir_fd=dir_fd)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _link_refused() from None
+        if error.errno in (errno.ENXIO, errno.EISDIR, errno.ETXTBSY):  # swapped meanwhile
+            raise _not_a_file(name, 0) from None
+        with _translated():
+            raise
+    mode = os.fstat(fd).st_mode
+    if not st.S_ISREG(mode):
+        os.close(fd)
+        raise _not_a_file(name, mode)
+    return fd
 
 
 # --- operations ---------------------------------------------------------------------------
@@ -236,48 +293,49 @@ def stat(root: FolderRoot, relative: str) -> Entry:
 def list_dir(
     root: FolderRoot, relative: str, *, offset: int = 0, limit: int = 200
 ) -> tuple[list[Entry], int]:
-    """One page of a directory, folders first then by name, and the total count of entries."""
+    """One page of a directory, folders first then by name, and the total count of entries.
+
+    Entries are looked at (lstat), never opened: FIFOs and sockets are listed, not touched.
+    """
     if offset < 0 or not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(_("Invalid page."), details={"field": "offset"})
     with _dir(root, clean(relative).parts) as fd, _translated(), os.scandir(fd) as found:
         entries = [
-            _entry(item.name, item.stat(follow_symlinks=False))
+            _entry(item.name, info)
             for item in found
-            if not item.name.startswith(TEMP_PREFIX)
+            if not item.name.startswith(TEMP_PREFIX) and (info := _lstat_entry(item)) is not None
         ]
     entries.sort(key=lambda entry: (not entry.is_dir, entry.name))
     return entries[offset : offset + limit], len(entries)
 
 
+def _lstat_entry(item: os.DirEntry[str]) -> os.stat_result | None:
+    """An entry's own status; None when it vanished since the directory was read."""
+    try:
+        return item.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
 def open_read(root: FolderRoot, relative: str) -> BinaryIO:
-    """A regular file opened for reading; links, folders, FIFOs and devices are refused."""
+    """A regular file opened for reading; links, folders, FIFOs, sockets, devices are refused."""
     with _parent(root, relative) as (dir_fd, name):
-        try:
-            fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise PermissionDenied(
-                    _("Symbolic links inside a folder are not followed.")
-                ) from None
-            with _translated():
-                raise
-    if not st.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        _invalid(_("This is not a file."))
+        fd = open_file(dir_fd, name)
     os.set_blocking(fd, True)
     return cast(BinaryIO, open(fd, "rb"))
-
-
-def _hand_over(root: FolderRoot, fd: int, name: str) -> None:
-    if root.owner is not None:
-        os.chown(name, *root.owner, dir_fd=fd, follow_symlinks=False)
 
 
 def mkdir(root: FolderRoot, relative: str) -> None:
     """Create one folder; its parent must exist."""
     with _parent(root, relative) as (fd, name), _translated():
-        os.mkdir(name, dir_fd=fd)
-        _hand_over(root, fd, name)
+        os.mkdir(name, 0o755, dir_fd=fd)
+        if root.owner is not None:
+            # By descriptor: a folder swapped for a link or a FIFO at once is refused, not chowned.
+            child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            try:
+                os.fchown(child, *root.owner)
+            finally:
+                os.close(child)
 
 
 def _exists(fd: int, name: str) -> bool:
@@ -291,8 +349,9 @@ def _exists(fd: int, name: str) -> bool:
 def rename(root: FolderRoot, source: str, target: str) -> None:
     """Move or rename within the folder; the target must not exist yet.
 
-    The existence check and the rename are two steps: a concurrent writer in the same folder
-    can still be overwritten, but never anything outside it.
+    Names are renamed, never opened, so a FIFO or a link moves like any file. The existence
+    check and the rename are two steps: a concurrent writer in the same folder can still be
+    overwritten, but never anything outside it.
     """
     src, dst = _named(source), _named(target)
     if dst == src or src in dst.parents:
@@ -309,63 +368,70 @@ def rename(root: FolderRoot, source: str, target: str) -> None:
 
 
 def remove(root: FolderRoot, relative: str) -> None:
-    """Delete a file, a link (not its target) or a whole folder tree, never following links."""
+    """Delete a file, a link (not its target) or a whole folder tree, never following links.
+
+    A tree that keeps changing while it is removed (a session writing into it) is a
+    `Conflict` once `trees.remove` gives up; what was removed stays removed.
+    """
     with _parent(root, relative) as (fd, name), _translated():
         info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-        if st.S_ISDIR(info.st_mode):
-            shutil.rmtree(name, dir_fd=fd)
-        else:
+        if not st.S_ISDIR(info.st_mode):
             os.unlink(name, dir_fd=fd)
+            return
+        if not trees.remove(fd, name):
+            raise Conflict(
+                _("%(name)s kept changing while it was being deleted; try again.") % {"name": name}
+            )
 
 
-def create_temp(root: FolderRoot, relative_dir: str) -> tuple[int, str]:
-    """A new hidden file for an upload: its write descriptor (the caller closes it) and name.
-
-    Temp names are invisible to `list_dir`, `stat` and `open_read`; pass the name to
-    `commit_temp` to publish the file or to `discard_temp` to drop it.
-    """
-    name = TEMP_PREFIX + secrets.token_hex(12)
-    with _dir(root, clean(relative_dir).parts) as dir_fd, _translated():
-        fd = os.open(name, _TEMP_FLAGS, 0o644, dir_fd=dir_fd)
-        if root.owner is not None:
-            os.fchown(fd, *root.owner)
-        return fd, name
-
-
-def _temp_name(name: str) -> str:
-    if not name.startswith(TEMP_PREFIX) or clean(name).parts != (name,):
-        _invalid(_("Invalid upload."))
-    return name
-
-
-def commit_temp(
-    root: FolderRoot, relative_dir: str, temp_name: str, final_name: str, *, replace: bool = False
+def publish(
+    root: FolderRoot,
+    relative_dir: str,
+    final_name: str,
+    *,
+    staged_dir: int,
+    staged_name: str,
+    replace: bool = False,
 ) -> None:
-    """Flush a temp file to disk and atomically give it `final_name` in the same directory.
+    """Give a complete file prepared outside the folder (`staged_name` in the directory open
+    at `staged_dir`, on the same filesystem) the name `final_name` in `relative_dir`.
 
-    An existing `final_name` is a `Conflict` unless `replace`; readers see either nothing or
-    the old file or the complete new one, never a partial upload.
+    One atomic step: readers see nothing, or the old entry, or the whole new file. Without
+    `replace` an existing name of any kind is a `Conflict` (link() refuses it atomically,
+    unlike a check before rename()); with it, anything but a folder is replaced, and what
+    was there (a file, a link, a FIFO) is neither opened nor followed. The caller flushes
+    the file first; the directory entry is flushed here.
     """
-    temp, final = _temp_name(temp_name), _named(final_name)
+    final = _named(final_name)
     if len(final.parts) != 1 or final.name.startswith(TEMP_PREFIX):
         _invalid(_("Invalid file name."))
     with _dir(root, clean(relative_dir).parts) as dir_fd, _translated():
-        fd = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         if replace:
-            os.rename(temp, final.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            try:
+                os.rename(staged_name, final.name, src_dir_fd=staged_dir, dst_dir_fd=dir_fd)
+            except IsADirectoryError:
+                raise Conflict(
+                    _("A folder called %(name)s is already there.") % {"name": final.name}
+                ) from None
         else:
-            # link() refuses an existing name atomically, unlike a check before rename().
-            os.link(temp, final.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
-            os.unlink(temp, dir_fd=dir_fd)
+            os.link(
+                staged_name,
+                final.name,
+                src_dir_fd=staged_dir,
+                dst_dir_fd=dir_fd,
+                follow_symlinks=False,
+            )
+            os.unlink(staged_name, dir_fd=staged_dir)
         os.fsync(dir_fd)
 
 
-def discard_temp(root: FolderRoot, relative_dir: str, temp_name: str) -> None:
-    """Delete an uncommitted temp file; a missing one is fine."""
-    temp = _temp_name(temp_name)
-    with _dir(root, clean(relative_dir).parts) as dir_fd, suppress(FileNotFoundError):
-        os.unlink(temp, dir_fd=dir_fd)
+def discard_legacy_temp(root: FolderRoot, relative_dir: str, temp_name: str) -> None:
+    """Delete an upload temp file an older version left inside the folder; a missing one,
+    or one a session turned into a folder, is fine. Unlinked by name, never opened."""
+    if not temp_name.startswith(TEMP_PREFIX) or clean(temp_name).parts != (temp_name,):
+        _invalid(_("Invalid upload."))
+    with (
+        _dir(root, clean(relative_dir).parts) as dir_fd,
+        suppress(FileNotFoundError, IsADirectoryError),
+    ):
+        os.unlink(temp_name, dir_fd=dir_fd)

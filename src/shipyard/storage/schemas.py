@@ -58,7 +58,7 @@ class FoldersPublic(BaseModel):
 class FileEntry(BaseModel):
     name: str
     path: str
-    type: str  # "file", "dir" or "link"
+    type: str  # "file", "dir", "link" or "other" (a FIFO, socket or device: not downloadable)
     size: int
     modified: datetime
 

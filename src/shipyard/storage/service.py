@@ -6,7 +6,8 @@ import logging
 import time
 import uuid
 from contextlib import suppress
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from shipyard.projects import service as projects
 from shipyard.projects.models import Project
 from shipyard.sessions.models import FINISHED, ComputeSession
 from shipyard.storage import access as acl
-from shipyard.storage import hosts, paths
+from shipyard.storage import hosts, paths, staging
 from shipyard.storage.access import Access, Action, Via
 from shipyard.storage.models import Folder, FolderPermission, Upload
 from shipyard.storage.schemas import FolderCreate, FolderPublic
@@ -33,6 +34,18 @@ from shipyard.users.models import User
 log = logging.getLogger(__name__)
 
 USAGE_MAX_AGE = timedelta(seconds=30)
+
+
+def release(db: Session) -> None:
+    """End `db`'s transaction and give its connection back, before file I/O in a folder.
+
+    What a user or a session put in a folder decides how long walking or reading it takes,
+    so no connection may wait on it: a pool emptied that way stops every request (and the
+    agents' heartbeats). Loaded objects stay usable (sessions do not expire on commit); the
+    next statement opens a new transaction. It commits: nothing is pending at these points
+    that the caller would not commit anyway.
+    """
+    db.commit()
 
 
 def folder_info(db: Session, settings: Settings, *, user: User, ref: str) -> Access:
@@ -54,9 +67,10 @@ def list_folders(db: Session, settings: Settings, *, user: User) -> list[Access]
     unmeasured = [
         a.folder for a in found if a.folder.used_measured_at is None and a.can(Action.LIST)
     ]
-    for folder in unmeasured:
-        _measure(settings, folder)
     if unmeasured:
+        release(db)
+        for folder in unmeasured:
+            _record(folder, _walk(settings, folder))
         db.commit()
     return found
 
@@ -126,11 +140,13 @@ def refresh_usage(
 ) -> int:
     """The folder's bytes on disk, measured again when the last figure is older than max_age.
 
-    Sessions write into folders directly, so only a measurement knows the truth.
+    Sessions write into folders directly, so only a measurement knows the truth. The walk
+    runs with `db`'s transaction ended (`release`).
     """
     if _fresh(folder, max_age):
         return folder.used_bytes
-    _measure(settings, folder)
+    release(db)
+    _record(folder, _walk(settings, folder))
     db.commit()
     return folder.used_bytes
 
@@ -140,18 +156,29 @@ def _fresh(folder: Folder, max_age: timedelta) -> bool:
     return measured is not None and utcnow() - measured < max_age
 
 
-def _measure(settings: Settings, folder: Folder) -> hosts.Survey:
+@dataclass(frozen=True)
+class _Walked:
+    survey: hosts.Survey
+    started: datetime
+
+
+def _walk(settings: Settings, folder: Folder) -> _Walked:
+    """Measure the folder on disk; no database access (call it with no transaction open)."""
+    started = utcnow()
     path = hosts.directory(settings, folder)
     found = hosts.survey(path) if path.is_dir() else hosts.Survey(bytes=0, temps=[])
-    folder.used_bytes = found.bytes
-    folder.used_measured_at = utcnow()
-    return found
+    return _Walked(survey=found, started=started)
+
+
+def _record(folder: Folder, walked: _Walked) -> None:
+    folder.used_bytes = walked.survey.bytes
+    folder.used_measured_at = walked.started
 
 
 def measure_due(db: Session, settings: Settings, *, limit: int = 50) -> int:
     """Measure up to `limit` folders whose usage is oldest and older than `USAGE_MAX_AGE`,
-    removing upload temp files that no upload owns and that are older than the upload
-    expiry (left by a crash between making the file and recording the upload)."""
+    removing upload temp files that older versions left inside folders, that no upload owns
+    and that are older than the upload expiry. Each walk runs with no transaction open."""
     cutoff = utcnow() - USAGE_MAX_AGE
     due = db.scalars(
         select(Folder)
@@ -159,42 +186,56 @@ def measure_due(db: Session, settings: Settings, *, limit: int = 50) -> int:
         .order_by(Folder.used_measured_at.is_not(None), Folder.used_measured_at)
         .limit(limit)
     ).all()
+    release(db)
     for folder in due:
-        found = _measure(settings, folder)
-        _remove_orphans(db, settings, folder, found)
+        walked = _walk(settings, folder)
+        _record(folder, walked)
+        owned = _upload_files(db, folder) if walked.survey.temps else set()
         db.commit()
+        _remove_orphans(settings, folder, walked.survey, owned)
     return len(due)
 
 
-def _remove_orphans(db: Session, settings: Settings, folder: Folder, found: hosts.Survey) -> None:
-    if not found.temps:
-        return
-    owned = set(db.scalars(select(Upload.temp_name).where(Upload.folder_id == folder.id)))
+def _upload_files(db: Session, folder: Folder) -> set[str]:
+    return set(db.scalars(select(Upload.temp_name).where(Upload.folder_id == folder.id)))
+
+
+def _remove_orphans(
+    settings: Settings, folder: Folder, found: hosts.Survey, owned: set[str]
+) -> None:
     too_old = time.time() - settings.upload_expiry_hours * 3600
-    root = hosts.root(settings, folder)
-    for directory, name, mtime in found.temps:
-        if name not in owned and mtime < too_old:
+    orphans = [t for t in found.temps if t[1] not in owned and t[2] < too_old]
+    if not orphans:
+        return
+    with suppress(ShipyardError):
+        root = hosts.root(settings, folder)
+        for directory, name, _mtime in orphans:
             with suppress(ShipyardError):
-                paths.discard_temp(root, directory, name)
+                paths.discard_legacy_temp(root, directory, name)
             log.info("folder %s: removed an orphaned upload file %s/%s", folder.id, directory, name)
 
 
 def check_room(db: Session, settings: Settings, folder: Folder, *, adding: int) -> None:
     """Refuse `adding` bytes that would take the folder over its limit.
 
-    Uploads in progress count with their whole declared length, so two uploads cannot
-    together pass a limit that each alone would fit. The folder's row is locked first and
-    stays locked until the caller commits, so a reservation made in that transaction is seen
-    by the next check, and the measurement is taken under the lock.
+    Ends `db`'s transaction (`release`) and measures the folder with none open; then locks
+    the folder's row, which stays locked until the caller commits, so a reservation made in
+    that transaction is seen by the next check. Uploads in progress count with their whole
+    declared length, and so do uploads finished since the walk began (it may have missed
+    them), so two uploads cannot together pass a limit that each alone would fit.
     """
     limit = size_limit(db, folder)
     if limit is None:
         return
+    release(db)
+    walked = _walk(settings, folder)
     db.execute(update(Folder).where(Folder.id == folder.id).values(name=Folder.name))
-    used = _measure(settings, folder).bytes
+    _record(folder, walked)
+    used = walked.survey.bytes
     reserved = db.scalar(
         select(func.coalesce(func.sum(Upload.length), 0)).where(
-            Upload.folder_id == folder.id, Upload.completed_at.is_(None)
+            Upload.folder_id == folder.id,
+            or_(Upload.completed_at.is_(None), Upload.completed_at >= walked.started),
         )
     )
     if used + int(reserved or 0) + adding > limit:
@@ -373,6 +414,9 @@ def delete_folder(db: Session, settings: Settings, *, user: User, ref: str) -> N
             % {"names": ", ".join(in_use)},
             details={"sessions": list(in_use)},
         )
+    staged = db.scalars(
+        select(Upload.temp_name).where(Upload.folder_id == folder.id, Upload.completed_at.is_(None))
+    ).all()
     db.delete(folder)
     record(
         db,
@@ -385,6 +429,9 @@ def delete_folder(db: Session, settings: Settings, *, user: User, ref: str) -> N
     )
     db.commit()
     hosts.trash(settings, folder)
+    for name in staged:
+        if not staging.is_legacy(name):  # legacy ones went with the directory
+            staging.discard(hosts.staging(settings, folder), name)
     log.info("folder %s (%s) deleted by %s", folder.id, folder.name, user.email)
 
 

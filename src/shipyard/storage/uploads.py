@@ -1,11 +1,17 @@
 """Resumable uploads into folders, the tus 1.0 way: create, ask the offset, append, finish.
 
-An upload is a row and a hidden temp file in its target directory; the temp file's size is
-the offset. Room is reserved at creation (the whole declared length counts against the
-folder's limit until the upload ends), bytes are appended by `Appender` without a database
-connection held, and the last byte publishes the file atomically under its final name.
-A finished upload's row stays until it expires so a resuming client learns it is done;
-`expire` removes unfinished ones (row and temp file) after `upload_expiry_hours`.
+An upload is a row and a staged file in its storage host's staging directory, where no
+session can see it (`storage.staging`); the staged file's size is the offset. Room is
+reserved at creation (the whole declared length counts against the folder's limit until the
+upload ends), bytes are appended by `Appender`, and the last byte publishes the file into
+the folder in one atomic step (`paths.publish`). No database connection is held while a
+folder is touched or while bytes arrive. A finished upload's row stays until it expires so
+a resuming client learns it is done; `expire` removes unfinished ones (row and staged file)
+after `upload_expiry_hours`.
+
+Uploads begun by an older version keep their temp file inside the folder, where a session
+could have swapped it for a FIFO: they are ended when next asked about (404: tus clients
+then start afresh) and never written to or published.
 """
 
 from __future__ import annotations
@@ -15,24 +21,23 @@ import fcntl
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from email.utils import format_datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import anyio
 from anyio import to_thread
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from shipyard.config import Settings
-from shipyard.db import Database, utcnow
+from shipyard.db import Database, new_id, utcnow
 from shipyard.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, ShipyardError
 from shipyard.i18n import _
 from shipyard.storage import access as acl
-from shipyard.storage import hosts, paths
+from shipyard.storage import hosts, paths, staging
 from shipyard.storage import service as folders
 from shipyard.storage.access import Action
 from shipyard.storage.models import Folder, Upload
@@ -44,6 +49,8 @@ WRITE_BATCH = 1 << 20  # bytes gathered before each write: few syscalls, flat me
 STALL_SECONDS = 30.0  # a body silent this long ends its request (and frees the upload)
 EXPIRE_BATCH = 500
 MAX_LENGTH = 1 << 50
+#: A staged file without its row is an orphan once this old (rows follow files in ms).
+STAGING_GRACE_SECONDS = 3600.0
 
 
 def _file_name(raw: str | None) -> str:
@@ -71,12 +78,13 @@ def create(
     length: int,
     metadata: Mapping[str, str],
 ) -> Upload:
-    """Reserve room and make the temp file for a new upload (needs write access).
+    """Reserve room and stage the file for a new upload (needs write access).
 
     Refused before anything is written: a bad name or directory (`InvalidInput`,
     `NotFound`, `PermissionDenied` for a link on the way), an existing name without
-    `replace` (`Conflict`), too little room under the folder's limit (`QuotaExceeded`).
-    An empty upload is published at once.
+    `replace` or a folder in the way (`Conflict`), too little room under the folder's limit
+    (`QuotaExceeded`). An empty upload is published at once. Ends `db`'s transaction
+    before looking into the folder.
     """
     if not 0 <= length <= MAX_LENGTH:
         raise InvalidInput(_("Upload-Length is out of range."), details={"field": "Upload-Length"})
@@ -84,29 +92,35 @@ def create(
     name = _file_name(metadata.get("filename"))
     directory = paths.clean(metadata.get("path", ""))
     replace = metadata.get("replace") == "1"
-    root = hosts.root(settings, folder)
+    root, where = hosts.root(settings, folder), hosts.staging(settings, folder)
+    folders.release(db)
     _check_target(root, directory / name, replace=replace)
-    folders.check_room(db, settings, folder, adding=length)  # locks the folder until commit
-    fd, temp = paths.create_temp(root, str(directory))
-    os.close(fd)
+    _check_staging(where, root)
     upload = Upload(
+        id=new_id(),
         folder_id=folder.id,
         user_id=user.id,
         path=str(directory / name),
         length=length,
-        temp_name=temp,
         replace=replace,
         expires_at=utcnow() + timedelta(hours=settings.upload_expiry_hours),
     )
+    upload.temp_name = staging.name_for(upload.id)
+    fd = staging.create(where, upload.temp_name, owner=root.owner)
     try:
+        folders.check_room(db, settings, folder, adding=length)  # locks the folder until commit
         db.add(upload)
-        if length == 0:
-            _publish(db, root, upload, folder)
         db.commit()
+        if length == 0:
+            os.fsync(fd)
     except BaseException:
         db.rollback()
-        paths.discard_temp(root, str(directory), temp)
+        staging.discard(where, upload.temp_name)
         raise
+    finally:
+        os.close(fd)
+    if length == 0:
+        _finish(db, root, where, upload)
     return upload
 
 
@@ -130,14 +144,40 @@ def _check_target(root: paths.FolderRoot, target: PurePosixPath, *, replace: boo
         )
 
 
-def _publish(db: Session, root: paths.FolderRoot, upload: Upload, folder: Folder) -> None:
-    """Give the complete temp file its final name; the caller commits."""
+def _check_staging(where: Path, root: paths.FolderRoot) -> None:
+    """Refuse uploads that could not be published by a rename (an administrator's setup)."""
+    if not staging.same_filesystem(where, root.path):
+        log.error("%s and %s are on different filesystems: uploads refused", where, root.path)
+        raise Conflict(
+            _("Uploads into this folder are not possible: its storage host is misconfigured.")
+        )
+
+
+def _finish(db: Session, root: paths.FolderRoot, where: Path, upload: Upload) -> None:
+    """Publish the complete staged file, then record it (no transaction open meanwhile).
+
+    A name taken meanwhile (without replace), a folder in the way, or a directory gone or
+    turned into a link ends the upload: its staged file and row go, the error says why.
+    """
+    folders.release(db)
     target = PurePosixPath(upload.path)
-    paths.commit_temp(
-        root, str(target.parent), upload.temp_name, target.name, replace=upload.replace
-    )
-    upload.completed_at = utcnow()
-    folder.used_measured_at = None
+    try:
+        with staging.opened(where) as staged_dir:
+            paths.publish(
+                root,
+                str(target.parent),
+                target.name,
+                staged_dir=staged_dir,
+                staged_name=upload.temp_name,
+                replace=upload.replace,
+            )
+    except ShipyardError:
+        _drop(db, where, upload)
+        raise
+    # Statements, not attribute changes: a DELETE that raced this one finds nothing to undo.
+    db.execute(update(Upload).where(Upload.id == upload.id).values(completed_at=utcnow()))
+    db.execute(update(Folder).where(Folder.id == upload.folder_id).values(used_measured_at=None))
+    db.commit()
 
 
 def find(db: Session, *, user: User, upload_id: str) -> Upload:
@@ -160,55 +200,52 @@ def _no_upload() -> NotFound:
     return NotFound(_("No such upload; it may have expired."), details={"field": "upload"})
 
 
+def _folder(db: Session, upload: Upload) -> Folder:
+    folder = db.get(Folder, upload.folder_id)
+    if folder is None:
+        raise _no_upload()
+    return folder
+
+
+def _unfinished(db: Session, settings: Settings, upload: Upload) -> Path:
+    """The staging directory of an unfinished upload; an older version's upload ends here."""
+    folder = _folder(db, upload)
+    if staging.is_legacy(upload.temp_name):
+        db.delete(upload)
+        db.commit()
+        _discard_quietly(settings, folder, upload)
+        log.info("upload %s: begun by an older version, ended", upload.id)
+        raise _no_upload()
+    return hosts.staging(settings, folder)
+
+
 def offset(db: Session, settings: Settings, *, user: User, upload_id: str) -> tuple[Upload, int]:
     """The upload and how many of its bytes have arrived (its length once complete)."""
     upload = find(db, user=user, upload_id=upload_id)
     if upload.completed_at is not None:
         return upload, upload.length
-    with _gone():
-        directory = paths.open_dir(_root(db, settings, upload), _directory(upload))
-        try:
-            size = os.stat(upload.temp_name, dir_fd=directory, follow_symlinks=False).st_size
-        finally:
-            os.close(directory)
-    return upload, size
-
-
-def _directory(upload: Upload) -> str:
-    return str(PurePosixPath(upload.path).parent)
-
-
-def _root(db: Session, settings: Settings, upload: Upload) -> paths.FolderRoot:
-    folder = db.get(Folder, upload.folder_id)
-    if folder is None:
-        raise _no_upload()
-    return hosts.root(settings, folder)
-
-
-@contextmanager
-def _gone() -> Iterator[None]:
-    """A temp file or directory gone from under an upload (moved, deleted) ends it."""
+    where = _unfinished(db, settings, upload)
+    folders.release(db)
     try:
-        yield
-    except NotFound:
+        return upload, staging.size(where, upload.temp_name)
+    except FileNotFoundError:
         raise _no_upload() from None
-    except OSError as error:
-        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
-            raise _no_upload() from None
-        raise
 
 
 class Appender:
-    """One request's bytes going onto the end of an upload's temp file, held locked.
+    """One request's bytes going onto the end of an upload's staged file, held locked.
 
     Made by `open_append`; the caller feeds it with `receive`, then calls `settle`, and
     always `close` (which releases the lock).
     """
 
-    def __init__(self, upload: Upload, root: paths.FolderRoot, *, fd: int, at: int) -> None:
+    def __init__(
+        self, upload: Upload, root: paths.FolderRoot, where: Path, *, fd: int, at: int
+    ) -> None:
         self.upload_id = upload.id
         self.length = upload.length
         self.root = root
+        self.where = where
         self.fd = fd
         self.start = at
         self.offset = at
@@ -250,16 +287,21 @@ def open_append(
 
     `Conflict` when `at` is not where the upload stands (details carry the real offset),
     when the bytes would go beyond its length, or while another request appends to it.
-    Ends `db`'s transaction and releases its connection: a body may take hours to arrive.
+    Ends `db`'s transaction and releases its connection first: a body may take hours.
     """
     upload = find(db, user=user, upload_id=upload_id)
-    acl.require(db, user, str(upload.folder_id), Action.WRITE)
+    folder = acl.require(db, user, str(upload.folder_id), Action.WRITE).folder
     if upload.completed_at is not None:
         raise Conflict(_("This upload is already complete."), details={"offset": upload.length})
     if declared is not None and at + declared > upload.length:
         raise _beyond_length()
-    root = _root(db, settings, upload)
-    fd = _open_temp(root, upload)
+    where = _unfinished(db, settings, upload)
+    root = hosts.root(settings, folder)
+    db.close()
+    try:
+        fd = staging.open_append(where, upload.temp_name)
+    except FileNotFoundError:
+        raise _no_upload() from None
     try:
         _lock(fd)
         size = os.fstat(fd).st_size
@@ -272,20 +314,7 @@ def open_append(
     except BaseException:
         os.close(fd)
         raise
-    db.close()
-    return Appender(upload, root, fd=fd, at=at)
-
-
-def _open_temp(root: paths.FolderRoot, upload: Upload) -> int:
-    with _gone():
-        directory = paths.open_dir(root, _directory(upload))
-        try:
-            return os.open(upload.temp_name, _APPEND_FLAGS, dir_fd=directory)
-        finally:
-            os.close(directory)
-
-
-_APPEND_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    return Appender(upload, root, where, fd=fd, at=at)
 
 
 def _lock(fd: int) -> None:
@@ -351,68 +380,83 @@ async def receive(appender: Appender, chunks: AsyncIterator[bytes]) -> None:
 
 
 def settle(database: Database, appender: Appender) -> None:
-    """Publish the file once its last byte is in, in a short transaction of its own.
+    """Publish the file once its last byte is in, with short transactions around it.
 
-    A name taken meanwhile (without replace) or a directory gone ends the upload: its temp
+    A name taken meanwhile (without replace) or a directory gone ends the upload: its staged
     file and row are removed and the error says why.
     """
     if appender.offset < appender.length:
         return
     with database.session() as db:
         upload = db.get(Upload, appender.upload_id)
-        folder = db.get(Folder, upload.folder_id) if upload is not None else None
-        if upload is None or folder is None or upload.completed_at is not None:
+        if upload is None or upload.completed_at is not None:
             raise _no_upload()
-        try:
-            _publish(db, appender.root, upload, folder)
-        except ShipyardError:  # the name was taken, or the directory moved or became a link
-            _drop(db, appender.root, upload)
-            raise
-        db.commit()
+        folders.release(db)
+        os.fsync(appender.fd)
+        _finish(db, appender.root, appender.where, upload)
 
 
-def _drop(db: Session, root: paths.FolderRoot, upload: Upload) -> None:
-    """Remove an unfinished upload's temp file and row (and commit)."""
-    _discard_quietly(root, upload)
-    db.delete(upload)
+def _drop(db: Session, where: Path, upload: Upload) -> None:
+    """Remove an unfinished upload's row (committed), then its staged file."""
+    db.execute(delete(Upload).where(Upload.id == upload.id))
     db.commit()
+    staging.discard(where, upload.temp_name)
 
 
-def _discard_quietly(root: paths.FolderRoot, upload: Upload) -> None:
-    """Delete the temp file; a failure is logged, never in the way of removing the row."""
+def _discard_quietly(settings: Settings, folder: Folder, upload: Upload) -> None:
+    """Delete an upload's file; a failure is logged, never in the way of removing the row."""
     try:
-        paths.discard_temp(root, _directory(upload), upload.temp_name)
+        if staging.is_legacy(upload.temp_name):
+            directory = str(PurePosixPath(upload.path).parent)
+            paths.discard_legacy_temp(hosts.root(settings, folder), directory, upload.temp_name)
+        else:
+            staging.discard(hosts.staging(settings, folder), upload.temp_name)
     except (ShipyardError, OSError) as error:
-        log.warning("upload %s: temp file not removed: %s", upload.id, error)
+        log.warning("upload %s: file not removed: %s", upload.id, error)
 
 
 def terminate(db: Session, settings: Settings, *, user: User, upload_id: str) -> None:
-    """Stop an upload: its temp file and row go (a finished file stays where it is)."""
+    """Stop an upload: its staged file and row go (a finished file stays where it is)."""
     upload = find(db, user=user, upload_id=upload_id)
-    if upload.completed_at is not None:
-        db.delete(upload)
-        db.commit()
-        return
-    _drop(db, _root(db, settings, upload), upload)
+    folder = _folder(db, upload)
+    db.delete(upload)
+    db.commit()
+    if upload.completed_at is None:
+        _discard_quietly(settings, folder, upload)
 
 
 def expire(db: Session, settings: Settings) -> int:
-    """Remove uploads past their expiry, unfinished ones with their temp files; how many."""
+    """Remove uploads past their expiry, unfinished ones with their files; how many."""
     rows = db.execute(
         select(Upload, Folder)
         .join(Folder, Folder.id == Upload.folder_id)
         .where(Upload.expires_at <= utcnow())
         .limit(EXPIRE_BATCH)
     ).all()
+    if not rows:
+        return 0
+    db.execute(delete(Upload).where(Upload.id.in_([upload.id for upload, _f in rows])))
+    db.commit()
     for upload, folder in rows:
         if upload.completed_at is None:
-            with suppress(NotFound):  # the folder's directory is gone, and the file with it
-                _discard_quietly(hosts.root(settings, folder), upload)
-    if rows:
-        db.execute(delete(Upload).where(Upload.id.in_([upload.id for upload, _f in rows])))
-        db.commit()
-        log.info("%d expired uploads removed", len(rows))
+            _discard_quietly(settings, folder, upload)
+    log.info("%d expired uploads removed", len(rows))
     return len(rows)
+
+
+def sweep_staging(db: Session, settings: Settings) -> int:
+    """Remove staged files that no upload owns (a crash between file and row, a folder
+    deleted meanwhile) once `STAGING_GRACE_SECONDS` old; how many."""
+    owned = set(db.scalars(select(Upload.temp_name)))
+    folders.release(db)
+    removed = [
+        name
+        for where in hosts.staging_dirs(settings)
+        for name in staging.sweep(where, keep=owned, older_than=STAGING_GRACE_SECONDS)
+    ]
+    if removed:
+        log.info("%d orphaned staged uploads removed", len(removed))
+    return len(removed)
 
 
 def expires_header(upload: Upload) -> str:

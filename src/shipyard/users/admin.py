@@ -239,7 +239,8 @@ def update_user(db: Session, *, admin: User, ref: str, change: AdminUserUpdate) 
     """Apply the fields given; every rule is checked before anything is written.
 
     Role and policy changes get audit entries of their own, a status change is a
-    deactivation or reactivation (users.admin_access), the rest is one USER_UPDATE.
+    deactivation or reactivation (users.admin_access), the rest is one USER_UPDATE. Only a
+    superadmin changes another administrator (fields given as they already are pass).
     """
     user = admin_rules.user_by_ref(db, ref)
     given = change.model_fields_set
@@ -250,6 +251,9 @@ def update_user(db: Session, *, admin: User, ref: str, change: AdminUserUpdate) 
         admin_rules.check_status_change(db, actor=admin, target=user)
     policy = _policy(db, change.resource_policy) if "resource_policy" in given else None
     roles = _memberships(db, change.projects) if change.projects is not None else None
+    new_policy = (policy.id if policy else None) if "resource_policy" in given else None
+    if _changes(db, user, change=change, name=name, policy_id=new_policy, roles=roles):
+        admin_rules.check_may_manage(admin, user)
 
     if change.role is not None and change.role is not user.role:
         _change_role(db, admin=admin, user=user, role=change.role)
@@ -264,6 +268,32 @@ def update_user(db: Session, *, admin: User, ref: str, change: AdminUserUpdate) 
         admin_access.reopen(db, admin=admin, user=user)
     db.commit()
     return user
+
+
+def _changes(
+    db: Session,
+    user: User,
+    *,
+    change: AdminUserUpdate,
+    name: str | None,
+    policy_id: uuid.UUID | None,
+    roles: dict[uuid.UUID, MemberRole] | None,
+) -> bool:
+    """Whether the update would change anything of `user` (the checked values as given)."""
+    if name is not None and name != user.full_name:
+        return True
+    if change.role is not None and change.role is not user.role:
+        return True
+    if change.status is not None and change.status is not user.status:
+        return True
+    if "resource_policy" in change.model_fields_set and policy_id != user.resource_policy_id:
+        return True
+    if roles is None:
+        return False
+    current = db.execute(
+        select(ProjectMember.project_id, ProjectMember.role).where(ProjectMember.user_id == user.id)
+    )
+    return roles != dict(current.all())
 
 
 def _change_role(db: Session, *, admin: User, user: User, role: Role) -> None:

@@ -1,7 +1,8 @@
 """Who may change whom: the rules every user administration action goes through.
 
 - Only a superadmin grants, changes or takes away the admin and superadmin roles, and only
-  a superadmin changes another administrator's status or password.
+  a superadmin changes anything of another administrator: name, policy, projects, status,
+  password or two-factor login. An admin still manages ordinary users.
 - Nobody changes their own role, deactivates themselves or resets their own password here
   (My Account asks for the current password instead).
 - At least one active superadmin always remains (checked under a row lock, so two
@@ -48,11 +49,9 @@ def check_role_change(db: Session, *, actor: User, target: User, role: Role) -> 
 
 
 def check_may_manage(actor: User, target: User) -> None:
-    """Another administrator's status and password are a superadmin's to change."""
+    """Another administrator is a superadmin's to change, in any way."""
     if target.is_admin and actor.id != target.id and actor.role is not Role.SUPERADMIN:
-        raise PermissionDenied(
-            _("Only a superadmin may change another administrator's status or password.")
-        )
+        raise PermissionDenied(_("Only a superadmin may change another administrator."))
 
 
 def check_status_change(db: Session, *, actor: User, target: User) -> None:

@@ -73,3 +73,16 @@ class User(Base):
     @property
     def display_name(self) -> str:
         return self.full_name or self.email
+
+
+class UnixAccount(Base):
+    """A user's number among session accounts: their sessions run as uid/gid
+    `session_uid_base + number` on every agent (stable, never reused, never shared)."""
+
+    __tablename__ = "unix_accounts"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's form
+
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )

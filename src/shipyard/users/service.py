@@ -209,7 +209,7 @@ def _verify_current(db: Session, user: User, *, change: PasswordChange, settings
             _("The original password is not correct."), details={"field": "current_password"}
         )
     if failures:
-        throttle.forget_account(db, email=email)
+        throttle.forget(db, email=email, client_address=address)
 
 
 def _apply_password(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +27,10 @@ from typing import Literal
 from shipyard.agent.runtime import state
 
 SessionKind = Literal["batch", "interactive"]
+FolderAccess = Literal["ro", "rw", "full"]
+#: folder access levels, from least to most
+ACCESS_LEVELS: tuple[FolderAccess, ...] = ("ro", "rw", "full")
+NetworkMode = Literal["none", "outbound"]
 
 # Exit codes a SessionStatus may carry besides the command's own. They live with the state
 # files because the supervisor writes them without loading this module.
@@ -47,12 +51,18 @@ class Mount:
     """A storage folder bound into the sandbox at /home/work/<name>.
 
     `source` is an absolute host path; `name` one path component of letters, digits and
-    . _ - (not "." or "..", not starting with "-").
+    . _ - (not "." or "..", not starting with "-"). `access` is what the session may do
+    there: "ro" read; "rw" also create, write, replace and rename, but not delete; "full"
+    everything (see shipyard.agent.folders).
     """
 
     source: Path
     name: str
-    read_only: bool
+    access: FolderAccess
+
+    @property
+    def read_only(self) -> bool:
+        return self.access == "ro"
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,14 @@ class SessionSpec:
     `cpu` is in cores (0 = no CPU cap), `mem` in bytes (0 = no memory cap), `pids_max` the
     most processes the session may hold at once, the sandbox's own two processes included
     (0 = no cap). `gpus` are device indices, exported as CUDA_VISIBLE_DEVICES ("" when none).
+
+    The command runs as `uid`/`gid` (None: the runtime's default session uid), named `user`
+    in the session's /etc/passwd. It always has a network namespace of its own: `network`
+    "none" gives it loopback alone, "outbound" user-mode networking to the outside, where
+    the host, link-local and private addresses stay unreachable except the networks (or
+    `network:port`) in `network_allow`. `ro_paths` are host directories (an environment's
+    installation) bound read-only at the same path. `scratch` bounds the session's own
+    /home/work, kept in memory and counted against `mem` (bytes, 0: the runtime's default).
     """
 
     session_id: str
@@ -73,7 +91,13 @@ class SessionSpec:
     pids_max: int = 512
     gpus: tuple[int, ...] = ()
     mounts: tuple[Mount, ...] = ()
-    network: bool = True
+    network: NetworkMode = "outbound"
+    network_allow: tuple[str, ...] = ()
+    uid: int | None = None
+    gid: int | None = None
+    user: str = "work"
+    ro_paths: tuple[str, ...] = ()
+    scratch: int = 0
 
 
 @dataclass(frozen=True)
@@ -170,6 +194,9 @@ def check_spec(spec: SessionSpec) -> None:
             )
     if len(set(names)) != len(names):
         raise SessionStartError("two folders are mounted under the same name")
+    unknown = [mount.name for mount in spec.mounts if mount.access not in ACCESS_LEVELS]
+    if unknown:
+        raise SessionStartError(f"folder {unknown[0]}: access must be one of ro, rw, full")
     relative = [mount.name for mount in spec.mounts if not mount.source.is_absolute()]
     if relative:
         raise SessionStartError(f"folder {relative[0]}: its source must be an absolute path")
@@ -242,3 +269,16 @@ class Runtime(ABC):
     @abstractmethod
     def usage(self, session_id: str) -> SessionUsage:
         """CPU seconds used and memory held by the session's processes (None: unknown)."""
+
+    @abstractmethod
+    def update_mounts(self, session_id: str, mounts: Sequence[Mount]) -> None:
+        """Bring a running session's folders down to `mounts`, matched by name and source.
+
+        A folder the session has and `mounts` lacks is taken away at once, from files it
+        holds open too (they fail from then on). A folder whose access in `mounts` is lower
+        than the session's gets that access: read-only at once where nothing is open for
+        writing in it, otherwise through a fresh mount (files open in it fail). More
+        access, or a folder the session lacks, waits for the next session: nothing is
+        added to a running one. Idempotent; returns once the change holds. A session that
+        has exited has nothing to change.
+        """

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.agent import cgroups as cgroups_module
-from shipyard.agent import sandbox
+from shipyard.agent import etc, folders, network, sandbox, seccomp
 from shipyard.agent.cgroups import CgroupChoice, CgroupSet
-from shipyard.agent.runtime import procfs
+from shipyard.agent.runtime import home, procfs
 from shipyard.agent.runtime.base import (
     NOT_EXECUTABLE_EXIT,
     NOT_FOUND_EXIT,
@@ -56,17 +56,23 @@ from shipyard.agent.runtime.state import (
 
 SUPERVISOR_LOST = "supervisor lost"
 _POLL = 0.005
+#: uids a spec may ask for: above every system and ordinary login account
+DEFAULT_UID_RANGE = (100000, 2**31 - 2)
+DEFAULT_SCRATCH = 1024 * 1024 * 1024
+NETWORK_TOOLS = ("slirp4netns", "nft", "nsenter")
 
 
 class ProcessRuntime(Runtime):
     """Runs sessions as sandboxed processes; state lives under `state_dir`.
 
-    As root, sessions run as `session_uid`/`session_gid`; otherwise as the agent's user.
-    `bwrap` names the bubblewrap binary (None: none); without it sessions are refused
-    unless `allow_unsandboxed`. `cgroups` picks the hierarchy ("auto": v2 if it has the
-    controllers, else v1, else rlimits only). Session cgroups are created under
-    `<hierarchy>/<cgroup_root>/<session_id>`, at the hierarchy's top: sessions are not
-    counted against whatever cgroup the agent itself runs in.
+    As root, sessions run as their spec's uid/gid, or `session_uid`/`session_gid` when it
+    names none; a spec's uid must lie in `uid_range` (never root or a system account);
+    not as root, sessions run as the agent's user. `bwrap` names the bubblewrap binary
+    (None: none); without it sessions are refused unless `allow_unsandboxed`. Sessions'
+    homes are tmpfs of `scratch` bytes unless their spec says otherwise. `cgroups` picks
+    the hierarchy ("auto": v2 if it has the controllers, else v1, else rlimits only).
+    Session cgroups are created under `<hierarchy>/<cgroup_root>/<session_id>`, at the
+    hierarchy's top: sessions are not counted against whatever cgroup the agent itself runs in.
     """
 
     def __init__(
@@ -80,6 +86,8 @@ class ProcessRuntime(Runtime):
         bwrap: str | None = "bwrap",
         cgroups: CgroupChoice = "auto",
         start_timeout: float = 10.0,
+        uid_range: tuple[int, int] = DEFAULT_UID_RANGE,
+        scratch: int = DEFAULT_SCRATCH,
     ) -> None:
         self.state_dir = state_dir.absolute()
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -94,6 +102,26 @@ class ProcessRuntime(Runtime):
         self._cgroup_root = cgroup_root
         self._start_timeout = start_timeout
         self._start_lock = threading.Lock()
+        self._uid_range = uid_range
+        self._scratch = scratch
+        self._net_tools = {name: shutil.which(name) for name in NETWORK_TOOLS}
+        self._etc_base = etc.prepare_base(self.state_dir) if self._bwrap else None
+        self._seccomp, self._seccomp_problem = (
+            self._compile_filter() if self._bwrap else (None, None)
+        )
+
+    def _compile_filter(self) -> tuple[Path | None, str | None]:
+        """The seccomp filter, compiled once for every session, in the state dir; or why not."""
+        try:
+            program = seccomp.session_filter()
+        except SessionStartError as error:
+            return None, error.message
+        path = self.state_dir / "seccomp.bpf"
+        staging = path.with_name(f".seccomp.{os.getpid()}")
+        staging.write_bytes(program)
+        staging.chmod(0o600)
+        staging.rename(path)
+        return path, None
 
     # -- what this machine enforces ------------------------------------------------------
 
@@ -118,6 +146,14 @@ class ProcessRuntime(Runtime):
             )
         elif self._uid is not None and not self._setpriv:
             warnings.append("setpriv (util-linux) is not installed: sessions are refused")
+        elif self._seccomp_problem:
+            warnings.append(f"{self._seccomp_problem}: sessions are refused")
+        missing = [name for name, path in self._net_tools.items() if path is None]
+        if self._bwrap and missing:
+            warnings.append(
+                f"{', '.join(missing)} not installed: sessions with outbound networking are "
+                "refused (install slirp4netns and nftables)"
+            )
         elif self._uid is None and "--disable-userns" not in self._features:
             warnings.append("bubblewrap older than 0.8: sessions may create user namespaces")
         if self._cgroup_host.version == "none":
@@ -151,6 +187,23 @@ class ProcessRuntime(Runtime):
             )
         if self._bwrap and self._uid is not None and not self._setpriv:
             raise SessionStartError("setpriv (util-linux) is not installed on this agent")
+        if self._seccomp_problem:
+            raise SessionStartError(self._seccomp_problem)
+        if spec.uid is not None or spec.gid is not None:
+            low, high = self._uid_range
+            ids = [i for i in (spec.uid, spec.gid) if i is not None]
+            if not all(low <= i <= high or i == self._uid for i in ids):
+                raise SessionStartError(
+                    f"uid/gid {spec.uid}/{spec.gid} is outside this agent's range {low}-{high}"
+                )
+        for entry in spec.network_allow:
+            try:
+                network.parse_allow(entry)
+            except ValueError as error:
+                raise SessionStartError(f"network allow-list: {error}") from None
+        for path in spec.ro_paths:
+            if not os.path.isabs(path) or not os.path.isdir(path):
+                raise SessionStartError(f"{path} is not a directory on this agent")
         for mount in spec.mounts:
             if not mount.source.is_dir():
                 raise SessionStartError(f"folder {mount.name}: {mount.source} does not exist")
@@ -170,10 +223,21 @@ class ProcessRuntime(Runtime):
             # it: on the host, the state dir (0700) keeps everyone else out.
             staging.home.mkdir(mode=0o755)
             staging.home.chmod(0o755)
-            if self._uid is not None and self._gid is not None:
-                os.chown(staging.home, self._uid, self._gid)
+            uid, gid = self._ids(spec)
+            if uid is not None and gid is not None:
+                os.chown(staging.home, uid, gid)
             staging.log.touch(mode=0o600)
-            launch = self._plan(spec, home=session.home)
+            etc.write(
+                staging.etc,
+                user=spec.user,
+                uid=os.getuid() if uid is None else uid,
+                gid=os.getgid() if gid is None else gid,
+                hostname=sandbox.hostname(spec),
+                outbound=spec.network == "outbound",
+            )
+            staging.cpu_online.write_text(_cpu_list(sandbox.cpu_count(spec)))
+            staging.cpu_online.chmod(0o644)
+            launch = self._plan(spec, session=session)
             created = now()
             record = {"spec": spec_to_json(spec), "launch": launch.to_json()}
             write_json(staging.spec_file, {**record, "created_at": created.isoformat()})
@@ -182,11 +246,33 @@ class ProcessRuntime(Runtime):
             )
             if problem is not None:
                 self._record_failed_start(staging, spec=spec, problem=problem, created=created)
-            staging.root.rename(session.root)
+            elif launch.home_size is not None:
+                self._mount_home(staging, launch)
+            staging.root.rename(session.root)  # the home's mount moves with it
         except BaseException:
+            home.unmount(staging.home)
             shutil.rmtree(staging.root, ignore_errors=True)
             raise
+        if problem is None and spec.mounts and self._bwrap and launch.uid is not None:
+            self._mount_folders(session, spec, launch)
         return problem is None
+
+    @staticmethod
+    def _mount_folders(session: SessionDir, spec: SessionSpec, launch: Launch) -> None:
+        """Each folder through its own bindfs mount; on failure the session is undone."""
+        try:
+            folders.mount_all(session.root, spec.mounts, uid=launch.uid or 0, gid=launch.gid or 0)
+        except BaseException:
+            home.unmount(session.home)
+            _remove_tree(session)
+            raise
+
+    @staticmethod
+    def _mount_home(session: SessionDir, launch: Launch) -> None:
+        try:
+            home.mount(session.home, size=launch.home_size or 0, uid=launch.uid, gid=launch.gid)
+        except OSError as error:
+            raise SessionStartError(f"the session's home could not be created: {error}") from None
 
     @staticmethod
     def _record_failed_start(
@@ -203,37 +289,64 @@ class ProcessRuntime(Runtime):
         )
         write_json(session.status_file, failed)
 
-    def _plan(self, spec: SessionSpec, *, home: Path) -> Launch:
+    def _ids(self, spec: SessionSpec) -> tuple[int | None, int | None]:
+        """The uid/gid the session runs as (None: the agent's own, when not root)."""
+        if self._uid is None:
+            return None, None
+        if spec.uid is None:
+            return self._uid, self._gid
+        return spec.uid, spec.uid if spec.gid is None else spec.gid
+
+    def _plan(self, spec: SessionSpec, *, session: SessionDir) -> Launch:
         """Everything the supervisor will do, decided here (see Launch)."""
         cgroup_set = self._cgroup_host.session(self._cgroup_root, spec.session_id)
         limits = (("RLIMIT_AS", spec.mem), ("RLIMIT_NPROC", spec.pids_max))
         rlimits = {name: value for name, value in limits if value} if cgroup_set is None else {}
+        home = session.home
         env = sandbox.session_env(spec, home=str(sandbox.WORKDIR) if self._bwrap else str(home))
-        loader_index: int | None = None
-        if self._bwrap:
-            argv, loader_index = sandbox.bwrap_argv(
+        uid, gid = self._ids(spec)
+        slots: dict[str, int] = {}
+        net: dict[str, Any] | None = None
+        if self._bwrap and self._etc_base is not None:
+            paths = sandbox.SandboxPaths(
+                home=home,
+                etc_base=self._etc_base,
+                etc=session.etc,
+                cpu_online=session.cpu_online,
+                seccomp=self._seccomp,
+                folders={m.name: session.folders / m.name for m in spec.mounts if uid is not None},
+            )
+            argv, slots = sandbox.bwrap_argv(
                 self._bwrap,
                 spec,
-                home=home,
+                paths=paths,
                 setpriv=self._setpriv,
-                uid=self._uid,
-                gid=self._gid,
+                uid=uid,
+                gid=gid,
                 features=self._features,
             )
+            try:
+                net = network.plan(spec.network, allow=spec.network_allow, tools=self._net_tools)
+            except network.NetworkSetupError as error:
+                raise SessionStartError(str(error)) from None
         else:
             argv = list(spec.command)
         return Launch(
             argv=tuple(argv),
             env=env,
-            loader_index=loader_index,
+            slots=slots,
             cwd=None if self._bwrap else str(home),
             interactive=spec.kind == "interactive",
-            uid=self._uid,
-            gid=self._gid,
+            uid=uid,
+            gid=gid,
             # In a sandbox setpriv drops privileges, inside it: bwrap needs them to set up.
-            drop_privileges=self._uid is not None and not self._bwrap,
+            drop_privileges=uid is not None and not self._bwrap,
             cgroups=cgroup_set.to_json() if cgroup_set else None,
             rlimits=rlimits,
+            network=net,
+            seccomp=str(self._seccomp) if self._seccomp and self._bwrap else None,
+            home_size=(spec.scratch or self._scratch) if self._bwrap and uid is not None else None,
+            cpus=tuple(sandbox.cpu_set(spec)),
         )
 
     def _launch(self, session: SessionDir) -> SessionStatus:
@@ -433,7 +546,9 @@ class ProcessRuntime(Runtime):
         cgroup_set = self._cgroups_of(session)
         if cgroup_set is not None:
             cgroup_set.remove()
-        shutil.rmtree(session.root)
+        folders.unmount_all(session.root)
+        home.unmount(session.home)
+        _remove_tree(session)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -453,6 +568,23 @@ class ProcessRuntime(Runtime):
     def _cgroups_of(session: SessionDir) -> CgroupSet | None:
         data = _record(session)["launch"]["cgroups"]
         return CgroupSet.from_json(data) if data else None
+
+
+def _remove_tree(session: SessionDir) -> None:
+    """Delete a session's directory, but never through a mount still in it (a folder's
+    bindfs mount, its home): a recursive delete there would reach into the user's data."""
+    prefix = f"{session.root}/"
+    with open("/proc/self/mountinfo", encoding="utf-8") as mountinfo:
+        points = [line.split()[4] for line in mountinfo]
+    left = [p for p in points if p.startswith(prefix) or p == str(session.root)]
+    if left:
+        raise SessionStateError(f"session {session.session_id} still has mounts: {left[0]}")
+    shutil.rmtree(session.root)
+
+
+def _cpu_list(count: int) -> str:
+    """/sys/devices/system/cpu/online's form for `count` CPUs: "0" or "0-3"."""
+    return "0\n" if count == 1 else f"0-{count - 1}\n"
 
 
 def _reap(process: subprocess.Popen[bytes], *, timeout: float) -> None:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from shipyard.agent.runtime.base import Mount, SessionSpec, SessionStatus
+from shipyard.agent.runtime.base import (
+    FolderAccess,
+    Mount,
+    NetworkMode,
+    SessionSpec,
+    SessionStatus,
+)
 
 
 def spec_to_json(spec: SessionSpec) -> dict[str, Any]:
@@ -21,9 +27,15 @@ def spec_to_json(spec: SessionSpec) -> dict[str, Any]:
         "pids_max": spec.pids_max,
         "gpus": list(spec.gpus),
         "mounts": [
-            {"source": str(m.source), "name": m.name, "read_only": m.read_only} for m in spec.mounts
+            {"source": str(m.source), "name": m.name, "access": m.access} for m in spec.mounts
         ],
         "network": spec.network,
+        "network_allow": list(spec.network_allow),
+        "uid": spec.uid,
+        "gid": spec.gid,
+        "user": spec.user,
+        "ro_paths": list(spec.ro_paths),
+        "scratch": spec.scratch,
     }
 
 
@@ -38,11 +50,31 @@ def spec_from_json(data: dict[str, Any]) -> SessionSpec:
         pids_max=int(data["pids_max"]),
         gpus=tuple(data["gpus"]),
         mounts=tuple(
-            Mount(source=Path(m["source"]), name=m["name"], read_only=bool(m["read_only"]))
+            Mount(source=Path(m["source"]), name=m["name"], access=_access(m))
             for m in data["mounts"]
         ),
-        network=bool(data["network"]),
+        network=_network(data["network"]),
+        network_allow=tuple(data.get("network_allow", ())),
+        uid=data.get("uid"),
+        gid=data.get("gid"),
+        user=data.get("user", "work"),
+        ro_paths=tuple(data.get("ro_paths", ())),
+        scratch=int(data.get("scratch", 0)),
     )
+
+
+def _access(mount: dict[str, Any]) -> FolderAccess:
+    """Specs written before access levels stored read_only (False: everything)."""
+    if "access" in mount:
+        return cast(FolderAccess, mount["access"])
+    return "ro" if mount["read_only"] else "full"
+
+
+def _network(value: object) -> NetworkMode:
+    """Specs written before network modes stored a bool (True: the host's network)."""
+    if value in ("none", False):
+        return "none"
+    return "outbound"
 
 
 def exit_from_json(data: dict[str, Any]) -> SessionStatus:

@@ -8,6 +8,10 @@
         status.json      how the session ended, written once, atomically
         terminal.sock    an interactive session's terminal (see shipyard.agent.supervisor)
         supervisor.log   the supervisor's own errors, for admins
+        etc/             the session's generated /etc files (passwd, hosts, ...)
+        cpu-online       what the session reads as /sys/devices/system/cpu/online
+        mounts/<name>    its folders, each a bindfs mount (shipyard.agent.folders)
+        sandbox.pid      the pid of the sandbox's first process (its namespaces)
 
 Only the supervisor writes status.json, except when it is gone without one: then the agent
 records the loss, without overwriting a status.json that appears meanwhile. The agent
@@ -70,13 +74,33 @@ class SessionDir(NamedTuple):
     def supervisor_log(self) -> Path:
         return self.root / "supervisor.log"
 
+    @property
+    def etc(self) -> Path:
+        return self.root / "etc"
+
+    @property
+    def cpu_online(self) -> Path:
+        return self.root / "cpu-online"
+
+    @property
+    def folders(self) -> Path:
+        return self.root / "mounts"
+
+    @property
+    def sandbox_pid_file(self) -> Path:
+        return self.root / "sandbox.pid"
+
 
 class Launch(NamedTuple):
     """How the supervisor runs the command; decided by the agent, stored in spec.json.
 
-    `env` is the command's environment. With `loader_index` (a sandbox), `argv` runs with
-    an empty environment and `env` travels on a descriptor that the loader at that index
-    reads (sandbox.env_loader); without, `argv` is the command itself, run with `env`.
+    `env` is the command's environment. With a sandbox, `argv` runs with an empty
+    environment and `env` travels on a descriptor that the loader at `slots["loader"]`
+    reads (sandbox.env_loader); `slots` also says where bwrap's --info-fd, --block-fd and
+    --seccomp descriptors go (see sandbox.bwrap_argv). Without, `argv` is the command
+    itself, run with `env`. `network` is network.plan() (None: loopback alone),
+    `seccomp` the compiled filter's path, `home_size` the size of the tmpfs mounted as the
+    session's home (None: a plain directory), `cpus` the CPUs it may run on.
     `cgroups` is CgroupSet.to_json() or None; `rlimits` maps resource names ("RLIMIT_AS")
     to values. The session runs as `uid`/`gid` (None: the agent's own); with
     `drop_privileges` the child switches to them before exec, else setpriv does it inside
@@ -85,7 +109,7 @@ class Launch(NamedTuple):
 
     argv: tuple[str, ...]
     env: dict[str, str]
-    loader_index: int | None
+    slots: dict[str, int]
     cwd: str | None
     interactive: bool
     uid: int | None
@@ -93,12 +117,16 @@ class Launch(NamedTuple):
     drop_privileges: bool
     cgroups: dict[str, Any] | None
     rlimits: dict[str, int]
+    network: dict[str, Any] | None = None
+    seccomp: str | None = None
+    home_size: int | None = None
+    cpus: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "argv": list(self.argv),
             "env": self.env,
-            "loader_index": self.loader_index,
+            "slots": self.slots,
             "cwd": self.cwd,
             "interactive": self.interactive,
             "uid": self.uid,
@@ -106,6 +134,10 @@ class Launch(NamedTuple):
             "drop_privileges": self.drop_privileges,
             "cgroups": self.cgroups,
             "rlimits": self.rlimits,
+            "network": self.network,
+            "seccomp": self.seccomp,
+            "home_size": self.home_size,
+            "cpus": list(self.cpus),
         }
 
     @classmethod
@@ -113,7 +145,7 @@ class Launch(NamedTuple):
         return cls(
             argv=tuple(data["argv"]),
             env=dict(data["env"]),
-            loader_index=data["loader_index"],
+            slots=dict(data.get("slots", {})),
             cwd=data["cwd"],
             interactive=bool(data["interactive"]),
             uid=data["uid"],
@@ -121,6 +153,10 @@ class Launch(NamedTuple):
             drop_privileges=bool(data["drop_privileges"]),
             cgroups=data["cgroups"],
             rlimits=dict(data["rlimits"]),
+            network=data.get("network"),
+            seccomp=data.get("seccomp"),
+            home_size=data.get("home_size"),
+            cpus=tuple(data.get("cpus", ())),
         )
 
 

@@ -1,21 +1,23 @@
 """The agent protocol: register, heartbeat with session reports, long-poll the desired state.
 
-Agents authenticate with an agent token (`Authorization: Bearer sya_...`) created by an
-admin for one resource group. See docs/agents.md for the whole exchange.
+Agents sign every request with a key derived from their agent token (created by an admin
+for one resource group) and take only answers the manager signed (api/agent_auth.py). See
+docs/agents.md for the whole exchange.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.agents import service as agents
-from shipyard.agents.models import Agent, ResourceGroup
+from shipyard.agents.models import ResourceGroup
 from shipyard.agents.schemas import (
     AGENT_ID,
     AgentRegister,
@@ -26,39 +28,39 @@ from shipyard.agents.schemas import (
     HeartbeatReply,
     RegisterReply,
 )
+from shipyard.api.agent_auth import AgentGroup, AgentKeyDep, SignedAnswers
 from shipyard.api.deps import DbDep, SettingsDep
+from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.environments.models import Environment
-from shipyard.errors import AuthenticationFailed
 from shipyard.i18n import _
 from shipyard.sessions import lifecycle
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
+from shipyard.users import unix
+from shipyard.users.models import User
 
-router = APIRouter(prefix="/api/v1/agent", tags=["agent protocol"])
+router = APIRouter(prefix="/api/v1/agent", tags=["agent protocol"], route_class=SignedAnswers)
 DESIRED = (SessionStatus.SCHEDULED, SessionStatus.PREPARING, SessionStatus.RUNNING)
 MAX_WAIT = 30.0
 
 
-def bearer_token(request: Request) -> str:
-    scheme, _sep, raw = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
-        raise AuthenticationFailed(_("Agents authenticate with an agent token."))
-    return raw.strip()
-
-
-def agent_group(request: Request, db: DbDep) -> ResourceGroup:
-    return agents.group_of_token(db, bearer_token(request))
-
-
-AgentGroup = Annotated[ResourceGroup, Depends(agent_group)]
-
-
 @router.post("/register")
 def register(
-    body: AgentRegister, group: AgentGroup, db: DbDep, settings: SettingsDep, request: Request
+    body: AgentRegister,
+    key: AgentKeyDep,
+    group: AgentGroup,
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> RegisterReply:
-    agent = agents.register(db, group=group, payload=body, unsandboxed_ok=settings.loopback_only)
+    agent = agents.register(
+        db,
+        group=group,
+        payload=body,
+        token_hash=key.token_hash,
+        unsandboxed_ok=settings.loopback_only,
+    )
     request.app.state.scheduler.wake()
     return RegisterReply(
         agent_id=agent.id,
@@ -69,23 +71,22 @@ def register(
 
 
 @router.post("/heartbeat")
-async def heartbeat(body: Heartbeat, request: Request) -> HeartbeatReply:
+async def heartbeat(body: Heartbeat, key: AgentKeyDep, request: Request) -> HeartbeatReply:
     """Live utilisation and the sessions the agent actually runs (a full report).
 
     The hottest call of the manager (every agent, every few seconds): all its database work
     runs in one worker-thread hop.
     """
     with request.app.state.metrics.agent_heartbeat_seconds.time():
-        token = bearer_token(request)
-        version, changed = await run_in_threadpool(_heartbeat, request.app.state.db, token, body)
+        version, changed = await run_in_threadpool(_heartbeat, request.app.state.db, key, body)
     if changed:  # sessions ended or a lost agent came back: a waiting session may fit now
         request.app.state.scheduler.wake()
     return HeartbeatReply(desired_version=version)
 
 
-def _heartbeat(database: Database, token: str, body: Heartbeat) -> tuple[int, bool]:
+def _heartbeat(database: Database, key: agents.AgentKey, body: Heartbeat) -> tuple[int, bool]:
     with database.session() as db:
-        group = agents.group_of_token(db, token)
+        group = agents.group_of_key(db, key)
         agent = agents.agent_of(db, group=group, agent_id=body.agent_id)
         back = agents.touch(db, agent=agent, utilization=body.utilization)
         ended = sessions.apply_reports(db, agent=agent, reports=body.sessions)
@@ -107,21 +108,22 @@ async def desired(
     Waits up to `wait` seconds for a change (long-poll), so a START reaches the agent at once.
     """
     database: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
     deadline = time.monotonic() + wait
     while True:
-        state = await run_in_threadpool(_load, database, group, agent_id, after)
+        state = await run_in_threadpool(_load, database, settings, group, agent_id, after)
         remaining = deadline - time.monotonic()
         if state is not None or remaining <= 0:
             break
         await request.app.state.notifier.wait(agent_id, timeout=min(1.0, remaining))
     if state is None:
-        state = await run_in_threadpool(_load, database, group, agent_id, -1)
+        state = await run_in_threadpool(_load, database, settings, group, agent_id, -1)
     assert state is not None
     return state
 
 
 def _load(
-    database: Database, group: ResourceGroup, agent_id: str, after: int
+    database: Database, settings: Settings, group: ResourceGroup, agent_id: str, after: int
 ) -> DesiredState | None:
     with database.session() as db:
         agent = agents.agent_of(db, group=group, agent_id=agent_id)
@@ -138,11 +140,22 @@ def _load(
             if session.status is SessionStatus.SCHEDULED:
                 lifecycle.move(db, session, SessionStatus.PREPARING, _("Starting on the agent."))
         version = agent.desired_version
+        specs = _specs(db, settings, group, rows)
         db.commit()
-        return DesiredState(version=version, sessions=_specs(db, agent, rows))
+        return DesiredState(version=version, sessions=specs)
 
 
-def _specs(db: Session, agent: Agent, rows: list[ComputeSession]) -> list[DesiredSession]:
+def _specs(
+    db: Session, settings: Settings, group: ResourceGroup, rows: list[ComputeSession]
+) -> list[DesiredSession]:
+    owners = {s.owner_id for s in rows}
+    uids = unix.session_uids(db, settings, user_ids=owners)
+    emails = (
+        dict(db.execute(select(User.id, User.email).where(User.id.in_(owners))).tuples().all())
+        if rows
+        else {}
+    )
+    account = {owner: _Account(uid=uids[owner], user=login_name(emails[owner])) for owner in owners}
     envs = (
         {
             env.id: env
@@ -153,13 +166,45 @@ def _specs(db: Session, agent: Agent, rows: list[ComputeSession]) -> list[Desire
         if rows
         else {}
     )
-    return [_spec(session, envs[session.environment_id]) for session in rows]
+    return [
+        _spec(
+            session,
+            envs[session.environment_id],
+            account=account[session.owner_id],
+            group=group,
+            scratch=settings.session_scratch_mb * 2**20,
+        )
+        for session in rows
+    ]
 
 
-def _spec(session: ComputeSession, env: Environment) -> DesiredSession:
+class _Account(NamedTuple):
+    uid: int
+    user: str
+
+
+def login_name(email: str) -> str:
+    """The session's /etc/passwd name: the email's local part, as far as it is a valid one."""
+    local = re.sub(r"[^a-z0-9_-]", "", email.partition("@")[0].lower())[:32]
+    return local if re.fullmatch(r"[a-z_][a-z0-9_-]*", local) else "work"
+
+
+def _spec(
+    session: ComputeSession,
+    env: Environment,
+    *,
+    account: _Account,
+    group: ResourceGroup,
+    scratch: int,
+) -> DesiredSession:
     slots = session.slots
     interactive = session.type is SessionType.INTERACTIVE
     return DesiredSession(
+        uid=account.uid,
+        user=account.user,
+        network=group.network_mode.value,
+        network_allow=list(group.network_allow),
+        scratch=scratch,
         session_id=session.id,
         kind="interactive" if interactive else "batch",
         command=["/bin/bash"] if interactive else ["/bin/sh", "-c", session.command],

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.api.deps import ApiPrincipal, DbDep, SettingsDep, client_address
 from shipyard.auth import service as auth
 from shipyard.auth.schemas import LoginRequest, TokenIssued
+from shipyard.config import Settings
 from shipyard.errors import InvalidInput
 from shipyard.i18n import _
 from shipyard.users.schemas import UserPublic
@@ -15,12 +18,20 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/login", status_code=status.HTTP_201_CREATED)
-def login(body: LoginRequest, request: Request, db: DbDep, settings: SettingsDep) -> TokenIssued:
+async def login(
+    body: LoginRequest, request: Request, db: DbDep, settings: SettingsDep
+) -> TokenIssued:
     """Check email and password and issue a personal API token.
 
     An account with two-factor login on also needs `otp` (a one-time password or a recovery
-    code): without it the answer is 401 with the code `otp_required`.
+    code): without it the answer is 401 with the code `otp_required`. Failures are
+    throttled (429 with Retry-After); an account many addresses failed on answers slower.
     """
+    await auth.wait_turn(db, email=body.email, settings=settings)
+    return await run_in_threadpool(_login, body, request, db, settings)
+
+
+def _login(body: LoginRequest, request: Request, db: Session, settings: Settings) -> TokenIssued:
     creds = auth.Credentials(
         email=body.email, password=body.password, client_address=client_address(request)
     )

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.api.deps import SESSION_COOKIE, DbDep, Principal, SettingsDep, client_address
 from shipyard.api.errors import status_of
@@ -69,7 +70,7 @@ def login_page(
 
 
 @router.post("/login")
-def login_submit(
+async def login_submit(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
@@ -78,28 +79,50 @@ def login_submit(
     password: LongText = "",
     next: LongText = "/",
 ) -> Response:
-    """The password step; an account with 2FA on goes on to the one-time password step."""
+    """The password step; an account with 2FA on goes on to the one-time password step.
+
+    Async so that the wait an account under attack imposes (auth.wait_turn) holds no thread.
+    """
+    if email.strip() and password:
+        await auth.wait_turn(db, email=email, settings=settings)
+    return await run_in_threadpool(
+        _password_step, request, db, settings, csrf, email=email, password=password, next=next
+    )
+
+
+def _password_step(
+    request: Request,
+    db: Session,
+    settings: Settings,
+    csrf: str,
+    *,
+    email: str,
+    password: str,
+    next: str,
+) -> Response:
     if not email.strip() or not password:
         message = _("Enter your email and password.")
         return _login_page(
             request, csrf, email=email, next_path=next, error=message, status_code=422
         )
-    creds = auth.Credentials(email=email, password=password, client_address=client_address(request))
+    address = client_address(request)
+    creds = auth.Credentials(email=email, password=password, client_address=address)
     try:
         user = auth.check_password(db, creds, settings=settings)
     except (AuthenticationFailed, Throttled) as exc:
         status_code = 429 if isinstance(exc, Throttled) else 401
-        return _login_page(
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
+        page = _login_page(
             request, csrf, email=email, next_path=next, error=exc.message, status_code=status_code
         )
+        page.headers.update(headers)
+        return page
     if totp.code_due(user, settings):
-        raw = challenge.open_challenge(
-            db, user, next_path=safe_next(next), client_address=client_address(request)
-        )
+        raw = challenge.open_challenge(db, user, next_path=safe_next(next), client_address=address)
         response = RedirectResponse(OTP_PATH, status_code=303)
         _set_challenge_cookie(request, response, raw, settings=settings)
         return response
-    auth.complete_login(db, user=user)
+    auth.complete_login(db, user=user, client_address=address)
     return _logged_in(request, db, settings, user=user, next_path=next)
 
 

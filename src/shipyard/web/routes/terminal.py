@@ -1,5 +1,10 @@
 """The browser terminal of an interactive session: the page, and its WebSocket, which the
-manager relays to the session's agent (so browsers never talk to agents directly)."""
+manager relays to the session's agent (so browsers never talk to agents directly).
+
+The upgrade request to the agent is signed, and the relay starts only once the agent's
+handshake answer is signed by the agent process that registered (shipyard.agents.signing):
+keystrokes never go to whatever else might listen on the agent's port.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from shipyard.agents import signing
 from shipyard.agents.models import Agent
 from shipyard.api.deps import SESSION_COOKIE, DbDep
 from shipyard.auth import service as auth
@@ -44,7 +50,26 @@ def terminal_page(
 @dataclass(frozen=True)
 class Upstream:
     url: str
-    secret: str
+    key: bytes  # the agent process's key (Agent.api_secret)
+    kid: str  # the agent's id
+
+    def sign(self) -> tuple[str, str]:
+        """(Authorization header, nonce) of the upgrade request."""
+        parts = urlsplit(self.url)
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        return signing.sign_request(self.key, kid=self.kid, method="GET", target=target, body=b"")
+
+    def answered(self, connection: ClientConnection, nonce: str) -> bool:
+        """True when the agent itself signed its handshake answer."""
+        response = connection.response
+        return response is not None and signing.answer_valid(
+            self.key,
+            kid=self.kid,
+            nonce=nonce,
+            status=response.status_code,
+            headers=response.headers,
+            body=b"",
+        )
 
 
 def _upstream(
@@ -67,7 +92,11 @@ def _upstream(
         base = (
             agent.addr.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         )
-        return Upstream(f"{base}/sessions/{session.id.hex}/terminal", agent.api_secret)
+        return Upstream(
+            f"{base}/sessions/{session.id.hex}/terminal",
+            key=agent.api_secret.encode("utf-8"),
+            kid=agent.id,
+        )
 
 
 def _open(session: ComputeSession) -> bool:
@@ -94,14 +123,19 @@ async def terminal_socket(websocket: WebSocket, session_id: uuid.UUID) -> None:
     if upstream is None:
         await websocket.close(code=4404)
         return
+    authorization, nonce = upstream.sign()
     try:
         agent = await connect(
             upstream.url,
-            additional_headers={"Authorization": f"Bearer {upstream.secret}"},
+            additional_headers={"Authorization": authorization},
             max_size=2**20,
             open_timeout=10,
         )
     except (OSError, InvalidHandshake, TimeoutError):
+        await websocket.close(code=4502)
+        return
+    if not upstream.answered(agent, nonce):
+        await agent.close()
         await websocket.close(code=4502)
         return
     await websocket.accept()
