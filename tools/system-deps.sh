@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Check (and, as root on Debian/Ubuntu, install) the system packages Shipyard needs.
 #   tools/system-deps.sh up     Node.js and npm (to build the web assets), and what safe
-#                               sessions need: bubblewrap, slirp4netns, nftables, bindfs
-#                               (FUSE 3), libseccomp, util-linux's setpriv and nsenter
+#                               sessions need: bubblewrap, slirp4netns, nftables, bindfs,
+#                               libseccomp, util-linux's setpriv and nsenter
 #   tools/system-deps.sh test   the above plus Chromium and PostgreSQL
 set -euo pipefail
 purpose=${1:-up}
@@ -18,6 +18,7 @@ sandbox=()
 have bwrap || sandbox+=(bubblewrap)
 have slirp4netns || sandbox+=(slirp4netns)
 have nft || [ -x /usr/sbin/nft ] || sandbox+=(nftables)
+have bindfs || sandbox+=(bindfs)  # folders in sessions (shipyard.agent.folders)
 have setpriv || sandbox+=(util-linux)
 if [ "$purpose" = test ]; then
   have "${CHROMIUM_PATH:-/usr/bin/chromium}" || [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)

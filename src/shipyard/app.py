@@ -140,6 +140,7 @@ def create_app(
     app.state.db = database or Database(settings.effective_database_url)
     app.state.templates = make_templates()
     app.state.notifier = Notifier()
+    app.state.notifier.watch(app.state.db)  # agents hear of every committed bump
     app.state.metrics = Metrics()
     app.state.metrics.watch(app.state.db)
     app.state.scheduler = SchedulerLoop(

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import itertools
 import signal
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from shipyard.agent.runtime.base import (
+    ACCESS_LEVELS,
     Enforcement,
+    Mount,
     Runtime,
     SessionNotFound,
     SessionSpec,
@@ -39,6 +42,9 @@ class FakeRuntime(Runtime):
         self._pids = itertools.count(10_000)
         #: how many times start() really started something, per session id
         self.starts: dict[str, int] = {}
+        #: how many times update_mounts() was asked of a running session, per session id
+        self.mount_updates: dict[str, int] = {}
+        self._mounts: dict[str, tuple[Mount, ...]] = {}
 
     def enforcement(self) -> Enforcement:
         return self._enforcement
@@ -76,6 +82,7 @@ class FakeRuntime(Runtime):
         if self._known(session_id).running:
             raise SessionStateError(f"session {session_id} is running: terminate it first")
         del self._statuses[session_id], self._logs[session_id], self.specs[session_id]
+        self._mounts.pop(session_id, None)
 
     def read_logs(
         self, session_id: str, *, offset: int = 0, limit: int = 65536
@@ -95,7 +102,25 @@ class FakeRuntime(Runtime):
         self._known(session_id)
         return SessionUsage(cpu_seconds=0.0, mem_bytes=0)
 
+    def update_mounts(self, session_id: str, mounts: Sequence[Mount]) -> None:
+        """Lower the session's mounts as the contract says; `mounts_of` shows the result."""
+        if not self._known(session_id).running:
+            return
+        self.mount_updates[session_id] = self.mount_updates.get(session_id, 0) + 1
+        wanted = {(m.name, m.source): m for m in mounts}
+        kept = []
+        for mount in self.mounts_of(session_id):
+            want = wanted.get((mount.name, mount.source))
+            if want is not None:
+                lower = min(mount.access, want.access, key=ACCESS_LEVELS.index)
+                kept.append(replace(mount, access=lower))
+        self._mounts[session_id] = tuple(kept)
+
     # -- driving the fake from tests ---------------------------------------------------
+
+    def mounts_of(self, session_id: str) -> tuple[Mount, ...]:
+        """The folders the session has now, with the access it has."""
+        return self._mounts.get(session_id, self.specs[session_id].mounts)
 
     def print(self, session_id: str, data: bytes) -> None:
         """Append to the session's output, as if its command had printed `data`."""

@@ -30,7 +30,7 @@ from shipyard.agent.runtime.process import ProcessRuntime
 from shipyard.agent.server import create_agent_api
 from shipyard.agents import signing
 from shipyard.agents.models import Agent
-from shipyard.agents.schemas import DesiredSession, DesiredState
+from shipyard.agents.schemas import DesiredMount, DesiredSession, DesiredState
 from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.scheduler.service import schedule_once
@@ -84,6 +84,8 @@ async def until(condition: Callable[[], Any], *, what: str, timeout: float = 20)
 def evil_state(mount_source: str) -> dict[str, Any]:
     """A desired state a squatter would send: another user's command, a host path to mount.
     Valid by the schema, so only its missing signature can make the agent refuse it."""
+    writable = {"source": mount_source, "name": "host", "read_only": False, "access": "full"}
+    mount = {k: v for k, v in writable.items() if k in DesiredMount.model_fields}
     session = {
         "session_id": str(uuid.uuid4()),
         "kind": "batch",
@@ -94,7 +96,7 @@ def evil_state(mount_source: str) -> dict[str, Any]:
         "cpu": "1",
         "mem": 2**30,
         "gpus": 0,
-        "mounts": [{"source": mount_source, "name": "host", "read_only": False}],
+        "mounts": [mount],
         "uid": 60001,
         "user": "work",
         "network": "outbound",
@@ -109,7 +111,7 @@ def evil_state(mount_source: str) -> dict[str, Any]:
     return state
 
 
-def fake_manager(method: str, path: str) -> tuple[int, Any]:
+def fake_manager(desired: dict[str, Any]) -> Callable[[str, str], tuple[int, Any]]:
     """What a squatter on the manager's port answers: plausible replies, forged signatures."""
     replies: dict[str, Any] = {
         f"{AGENT_API}/register": {
@@ -119,9 +121,9 @@ def fake_manager(method: str, path: str) -> tuple[int, Any]:
             "lost_after": 5,
         },
         f"{AGENT_API}/heartbeat": {"desired_version": 10**6},
-        f"{AGENT_API}/desired": evil_state("/etc"),
+        f"{AGENT_API}/desired": desired,
     }
-    return (200, replies[path]) if path in replies else (404, {})
+    return lambda _method, path: (200, replies[path]) if path in replies else (404, {})
 
 
 def secrets_of(daemon: AgentDaemon, token: str) -> list[bytes]:
@@ -149,7 +151,7 @@ def test_an_agent_hands_a_squatter_no_secret_and_runs_nothing_it_says(
             running = asyncio.create_task(daemon.run())
             await until(daemon.registered.is_set, what="registration with the real manager")
             await until(lambda: daemon.version >= 0, what="the first desired state")
-        with http_squatter(fake_manager, port=port) as squatter:
+        with http_squatter(fake_manager(evil_state("/etc")), port=port) as squatter:
             starting = asyncio.create_task(fresh.run())
             await until(
                 lambda: (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -123,7 +124,8 @@ def test_a_batch_session_has_no_terminal(any_runtime: Runtime) -> None:
 
 
 def test_folders_may_have_hidden_names(any_runtime: Runtime, tmp_path: Path) -> None:
-    spec = make_spec("true", mounts=(Mount(source=tmp_path, name=".local", read_only=True),))
+    os.chown(tmp_path, 65534, 65534)  # as the manager makes folders: the storage owner's
+    spec = make_spec("true", mounts=(Mount(source=tmp_path, name=".local", access="ro"),))
 
     assert any_runtime.start(spec).session_id == spec.session_id
 
@@ -132,7 +134,7 @@ def test_folders_may_have_hidden_names(any_runtime: Runtime, tmp_path: Path) -> 
 def test_mount_names_that_are_not_one_safe_component_are_refused(
     any_runtime: Runtime, tmp_path: Path, name: str
 ) -> None:
-    spec = make_spec("true", mounts=(Mount(source=tmp_path, name=name, read_only=True),))
+    spec = make_spec("true", mounts=(Mount(source=tmp_path, name=name, access="ro"),))
 
     with pytest.raises(SessionStartError, match="invalid folder name"):
         any_runtime.start(spec)
@@ -148,7 +150,7 @@ def test_mount_names_that_are_not_one_safe_component_are_refused(
         ({"mem": -1}, "negative"),
         ({"env": {"BAD NAME": "x"}}, "environment variable name"),
         ({"env": {"OK": "nul\0inside"}}, "NUL"),
-        ({"mounts": (Mount(source=Path("data"), name="data", read_only=True),)}, "absolute"),
+        ({"mounts": (Mount(source=Path("data"), name="data", access="ro"),)}, "absolute"),
         ({"mounts": (Mount(Path("/a"), "x", True), Mount(Path("/b"), "x", True))}, "same name"),
     ],
 )

@@ -6,6 +6,7 @@ revoked or lowered while they run, files held open included.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import threading
@@ -19,11 +20,18 @@ from typing import Any
 import pytest
 
 from shipyard.agent import folders
-from shipyard.agent.runtime.base import Mount, SessionSpec, SessionStartError, check_spec
+from shipyard.agent.daemon import AgentConfig, AgentDaemon
+from shipyard.agent.runtime.base import FolderAccess, Mount, SessionStartError, check_spec
+from shipyard.agent.runtime.process import ProcessRuntime
 from shipyard.agent.runtime.records import spec_from_json, spec_to_json
+from shipyard.agents.schemas import DesiredMount, DesiredSession, DesiredState
+from tests.agent.conftest import RuntimeFactory
+from tests.agent.doubles import FakeRuntime
+from tests.agent.helpers import all_logs, make_spec
 
 STORAGE = 65534  # the storage owner: folders' files belong to it on disk
 UID = 200001  # the session's user
+OK = "read=ok held=ok write=ok delete=ok"
 DEADLINE = 5.0  # issue 12: a revoke or downgrade reaches a running session within 5 s
 SETPRIV = ["setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups"]
 
@@ -99,10 +107,10 @@ def session_root(session_roots: Callable[[], Path]) -> Path:
     return session_roots()
 
 
-def mount_one(session_root: Path, source: Path, access: str) -> Path:
+def mount_one(session_root: Path, source: Path, access: FolderAccess) -> Path:
     mounted = folders.mount_all(
         session_root, [Mount(source=source, name="data", access=access)], uid=UID, gid=UID
-    )  # type: ignore[arg-type]
+    )
     return mounted["data"]
 
 
@@ -200,16 +208,13 @@ def test_a_symlink_swap_race_reaches_nothing_outside_the_folder(
     first = mount_one(session_roots(), folder, "full")
     second = mount_one(session_roots(), folder, "full")
     (second / "d").mkdir()
-    swap = f"mv d d.real; ln -s {secret_dir} d; rm d; mv d.real d"
-    swapper = subprocess.Popen(
-        [*SETPRIV, "sh", "-c", f"end=$(( $(date +%s) + 4 )); while [ $(date +%s) -lt $end ]; do {swap}; done"],
-        cwd=second,
-    )  # fmt: skip
+    for_4s = "end=$(( $(date +%s) + 4 )); while [ $(date +%s) -lt $end ]; do"
+    swap = f"{for_4s} mv d d.real; ln -s {secret_dir} d; rm d; mv d.real d; done"
+    swapper = subprocess.Popen([*SETPRIV, "sh", "-c", swap], cwd=second)
 
     try:
         raced = as_session(
-            "end=$(( $(date +%s) + 4 )); while [ $(date +%s) -lt $end ]; do"
-            "  ls d >/dev/null 2>&1; cat d/secret 2>/dev/null && exit 7; done; exit 0",
+            f"{for_4s} ls d >/dev/null 2>&1; cat d/secret 2>/dev/null && exit 7; done; exit 0",
             cwd=first,
         )
     finally:
@@ -270,7 +275,7 @@ def test_unmount_all_leaves_no_mount_and_no_bindfs(storage: Path, session_root: 
     folder = make_folder(storage / "f", "notes.txt")
     folders.mount_all(
         session_root,
-        [Mount(source=folder, name=n, access=a) for n, a in (("a", "ro"), ("b", "rw"))],
+        [Mount(source=folder, name="a", access="ro"), Mount(source=folder, name="b", access="rw")],
         uid=UID,
         gid=UID,
     )
@@ -307,8 +312,15 @@ class Sandbox:
         return self.log.read_text().splitlines()
 
     def after(self, count: int) -> list[str]:
-        """Lines printed from `count` on, once there are some."""
-        return wait_for(lambda: self.lines()[count:], what="the loop to go on")
+        """What the loop saw in its rounds begun after line `count` (see `later`)."""
+        return later(self.lines, count)
+
+
+def later(lines: Callable[[], list[str]], count: int) -> list[str]:
+    """Lines after `count`, once two rounds have ended: the first may have begun before the
+    change (a file opened before it, read after it), so only the ones after it count."""
+    found: list[str] = wait_for(lambda: lines()[count + 1 :], what="the loop to go on")
+    return found
 
 
 LOOP = (
@@ -316,8 +328,8 @@ LOOP = (
     "while true; do\n"
     "  r=ok; w=ok; n=ok; d=ok\n"
     "  cat data/notes.txt >/dev/null 2>&1 || r=fail\n"
-    "  echo x >&3 2>/dev/null || w=fail\n"
-    "  echo x >> data/new.txt 2>/dev/null || n=fail\n"
+    "  { echo x >&3; } 2>/dev/null || w=fail\n"
+    "  { echo x >> data/new.txt; } 2>/dev/null || n=fail\n"
     "  [ -e data/victim ] && { rm data/victim 2>/dev/null || d=fail; }\n"
     '  echo "read=$r held=$w write=$n delete=$d" >> out.log\n'
     "  sleep 0.1\n"
@@ -362,7 +374,7 @@ def test_a_revoked_folder_fails_at_once_even_for_open_files(
 ) -> None:
     folder = make_folder(storage / "f", "notes.txt")
     sandbox = sandboxes(mount_one(session_root, folder, "rw"))
-    assert sandbox.lines()[-1] == "read=ok held=ok write=ok delete=ok"
+    assert sandbox.lines()[-1] == OK
 
     folders.apply(session_root, sandbox_pid=sandbox.pid, wanted=[])
     seen = len(sandbox.lines())
@@ -382,7 +394,7 @@ def test_a_folder_lowered_to_read_only_stops_writes(
     folder = make_folder(storage / "f", "notes.txt")
     loop = LOOP.replace("exec 3>>data/held\n", "exec 3>/dev/null\n")
     sandbox = sandboxes(mount_one(session_root, folder, "full"), loop=loop)
-    assert sandbox.lines()[-1] == "read=ok held=ok write=ok delete=ok"
+    assert sandbox.lines()[-1] == OK
 
     wanted = [Mount(source=folder, name="data", access="ro")]
     folders.apply(session_root, sandbox_pid=sandbox.pid, wanted=wanted)
@@ -423,7 +435,7 @@ def test_full_lowered_to_rw_stops_deletes(
     os.chown(folder / "victim", STORAGE, STORAGE)
 
     wait_for(
-        lambda: "read=ok held=ok write=ok delete=fail" in sandbox.lines()[seen:],
+        lambda: "read=ok held=ok write=ok delete=fail" in sandbox.lines()[seen + 1 :],
         what="a delete to be refused",
     )
     assert (folder / "victim").exists()
@@ -488,25 +500,118 @@ def test_parallel_sessions_mount_their_own_folders(
         assert as_session("cat notes.txt", cwd=root / "mounts" / "data").returncode == 0
 
 
+# -- through the runtime -----------------------------------------------------------------
+
+
+RUNTIME_LOOP = LOOP.replace(" >> out.log", "")  # to the session's output
+
+
+def runtime_lines(runtime: ProcessRuntime, session_id: str) -> list[str]:
+    return all_logs(runtime, session_id).decode().splitlines()
+
+
+def test_the_runtime_mounts_folders_and_takes_a_revoked_one_away(
+    storage: Path, make_runtime: RuntimeFactory
+) -> None:
+    runtime = make_runtime()
+    folder = make_folder(storage / "f", "notes.txt")
+    granted = (Mount(source=folder, name="data", access="rw"),)
+    spec = make_spec(
+        "/bin/sh", "-c", RUNTIME_LOOP, mounts=granted, uid=UID, gid=UID, network="none"
+    )
+    runtime.start(spec)
+    session = runtime.state_dir / spec.session_id
+    wait_for(lambda: OK in runtime_lines(runtime, spec.session_id), what="the folder in use")
+    assert len(bindfs_processes(session)) == 1
+    made = (folder / "new.txt").stat()
+    assert (made.st_uid, made.st_gid) == (STORAGE, STORAGE)
+
+    runtime.update_mounts(spec.session_id, [])
+    seen = len(runtime_lines(runtime, spec.session_id))
+
+    assert set(later(lambda: runtime_lines(runtime, spec.session_id), seen)) == {
+        "read=fail held=fail write=fail delete=ok"
+    }
+    runtime.terminate(spec.session_id, grace=0)
+    runtime.remove(spec.session_id)
+    wait_for(lambda: not bindfs_processes(session), what="the folder's bindfs ends")
+    assert (folder / "notes.txt").read_text() == "notes.txt of the owner\n"
+
+
+def test_the_runtime_lowers_a_running_sessions_folder_to_read_only(
+    storage: Path, make_runtime: RuntimeFactory
+) -> None:
+    runtime = make_runtime()
+    folder = make_folder(storage / "f", "notes.txt")
+    granted = Mount(source=folder, name="data", access="full")
+    loop = RUNTIME_LOOP.replace("exec 3>>data/held\n", "exec 3>/dev/null\n")
+    spec = make_spec("/bin/sh", "-c", loop, mounts=(granted,), uid=UID, gid=UID, network="none")
+    runtime.start(spec)
+    wait_for(lambda: OK in runtime_lines(runtime, spec.session_id), what="the folder in use")
+
+    lowered = [Mount(source=folder, name="data", access="ro")]
+    runtime.update_mounts(spec.session_id, lowered)
+    runtime.update_mounts(spec.session_id, lowered)  # idempotent
+    seen = len(runtime_lines(runtime, spec.session_id))
+
+    assert set(later(lambda: runtime_lines(runtime, spec.session_id), seen)) == {
+        "read=ok held=ok write=fail delete=ok"
+    }
+    assert folders.applied(runtime.state_dir / spec.session_id) == lowered
+
+
+# -- the agent daemon ---------------------------------------------------------------------
+
+
+def desired(session_id: uuid.UUID, *mounts: tuple[Path, str, FolderAccess]) -> DesiredSession:
+    return DesiredSession(
+        session_id=session_id,
+        kind="batch",
+        command=["/bin/sh", "-c", "sleep 600"],
+        env={},
+        interpreter="",
+        path_prefix="",
+        cpu="1",
+        mem=0,
+        gpus=0,
+        mounts=[DesiredMount(source=str(s), name=n, access=a) for s, n, a in mounts],
+        uid=UID,
+        user="work",
+        network="none",
+        network_allow=[],
+        scratch=0,
+    )
+
+
+def test_the_daemon_takes_from_running_sessions_what_the_manager_no_longer_grants(
+    tmp_path: Path,
+) -> None:
+    runtime = FakeRuntime()
+    config = AgentConfig("http://127.0.0.1:9", "sya_unused", tmp_path, agent_id="node-f")
+    daemon = AgentDaemon(config, runtime)
+    session_id = uuid.uuid4()
+    started = desired(session_id, (tmp_path, "data", "full"), (tmp_path, "ref", "ro"))
+    lowered = desired(session_id, (tmp_path, "data", "rw"))
+
+    async def follow() -> None:
+        try:
+            for version, state in enumerate((started, started, lowered, lowered)):
+                await daemon.reconcile(DesiredState(version=version, sessions=[state]))
+        finally:
+            await daemon.client.close()
+
+    asyncio.run(follow())
+
+    assert runtime.mounts_of(session_id.hex) == (Mount(tmp_path, "data", "rw"),)
+    assert runtime.mount_updates == {session_id.hex: 1}  # asked once, when it changed
+    assert runtime.starts == {session_id.hex: 1}
+
+
 # -- the spec ----------------------------------------------------------------------------
 
 
-def make_spec(**changes: Any) -> SessionSpec:
-    from decimal import Decimal  # noqa: PLC0415
-
-    base: dict[str, Any] = {
-        "session_id": "0" * 32,
-        "kind": "batch",
-        "command": ("true",),
-        "env": {},
-        "cpu": Decimal(1),
-        "mem": 0,
-    }
-    return SessionSpec(**{**base, **changes})
-
-
 def test_specs_carry_the_access_level_and_old_ones_still_read(tmp_path: Path) -> None:
-    spec = make_spec(mounts=(Mount(tmp_path, "a", "rw"), Mount(tmp_path, "b", "ro")))
+    spec = make_spec("true", mounts=(Mount(tmp_path, "a", "rw"), Mount(tmp_path, "b", "ro")))
     stored = spec_to_json(spec)
     old = {**stored, "mounts": [
         {"source": str(tmp_path), "name": "a", "read_only": False},
@@ -518,7 +623,7 @@ def test_specs_carry_the_access_level_and_old_ones_still_read(tmp_path: Path) ->
 
 
 def test_a_spec_with_an_unknown_access_level_is_refused(tmp_path: Path) -> None:
-    spec = make_spec(mounts=(Mount(tmp_path, "a", "wd"),))  # type: ignore[arg-type]
+    spec = make_spec("true", mounts=(Mount(tmp_path, "a", "wd"),))  # type: ignore[arg-type]
 
     with pytest.raises(SessionStartError) as refused:
         check_spec(spec)

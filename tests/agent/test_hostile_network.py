@@ -117,7 +117,8 @@ def outside() -> Iterator[Outside]:
         serve = (
             "import socketserver\n"
             "class H(socketserver.StreamRequestHandler):\n"
-            "    def handle(self): self.rfile.readline(); self.wfile.write(b'hello from outside\\n')\n"
+            "    def handle(self):\n"
+            "        self.rfile.readline(); self.wfile.write(b'hello from outside\\n')\n"
             f"socketserver.ThreadingTCPServer(('0.0.0.0', {SERVICE_PORT}), H).serve_forever()\n"
         )
         server = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", serve])
@@ -211,7 +212,8 @@ def test_the_network_rules_cannot_be_changed_from_inside(runtime: ProcessRuntime
 
     status, output = run_batch(runtime, make_spec("sh", "-c", script))
 
-    assert "nft=0" not in output and "ip=0" not in output, output
+    assert "nft=0" not in output, output
+    assert "ip=0" not in output, output
     assert status.exit_code == 0
 
 
@@ -251,7 +253,8 @@ def test_user_namespaces_are_refused_inside_a_session(runtime: ProcessRuntime) -
 
     _, output = run_batch(runtime, make_spec("sh", "-c", script))
 
-    assert "unshare=0" not in output and "net=0" not in output, output
+    assert "unshare=0" not in output, output
+    assert "net=0" not in output, output
     assert "\n0\n" not in f"\n{output}"  # never uid 0
 
 
@@ -275,12 +278,15 @@ def test_the_hosts_etc_and_opt_stay_out_of_sight(runtime: ProcessRuntime) -> Non
 def test_scratch_space_is_bounded_and_off_the_hosts_disk(
     runtime: ProcessRuntime, tmp_path: Path
 ) -> None:
-    script = "dd if=/dev/zero of=big bs=1M count=64 2>/tmp/e; echo dd=$?; cat /tmp/e; df -k . | tail -1"
+    script = (
+        "dd if=/dev/zero of=big bs=1M count=64 2>/tmp/e; echo dd=$?; cat /tmp/e; df -k . | tail -1"
+    )
 
     _, output = run_batch(
         runtime, make_spec("sh", "-c", script, scratch=16 * 2**20, mem=256 * 2**20)
     )
 
-    assert "dd=0" not in output and "No space left on device" in output, output
+    assert "dd=0" not in output, output
+    assert "No space left on device" in output, output
     size_kib = int(output.splitlines()[-1].split()[1])
     assert size_kib == 16 * 1024

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from shipyard.agents.models import ResourceGroup
 from shipyard.audit.models import AuditEntry
 from shipyard.db import Database
 from shipyard.scheduler.service import schedule_once
@@ -134,3 +135,142 @@ def test_allowed_projects_decide_where_sessions_may_run(
         "group.projects_change",
         "group.projects_change",
     ]
+
+
+# Network mode and allow-list ---------------------------------------------------------------
+
+
+def stored_network(database: Database, name: str) -> tuple[str, list[str]]:
+    with database.session() as db:
+        group = db.scalars(select(ResourceGroup).where(ResourceGroup.name == name)).one()
+        return group.network_mode.value, list(group.network_allow)
+
+
+def test_network_mode_and_allow_list_are_set_tidied_and_audited(
+    client: TestClient, headers: dict[str, str], database: Database
+) -> None:
+    plain = client.post(BASE, json={"name": "cpu"}, headers=headers).json()
+    assert (plain["network_mode"], plain["network_allow"]) == ("outbound", [])
+    body = {
+        "name": "lab",
+        "network_mode": "none",
+        "network_allow": ["10.1.2.3/24", " 10.1.2.0/24", "10.9.0.5:0443", "10.9.0.5:443"],
+    }
+    created = client.post(BASE, json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["network_mode"] == "none"
+    assert created.json()["network_allow"] == ["10.1.2.0/24", "10.9.0.5:443"]
+    assert stored_network(database, "lab") == ("none", ["10.1.2.0/24", "10.9.0.5:443"])
+    changed = client.patch(
+        f"{BASE}/lab",
+        json={"network_mode": "outbound", "network_allow": ["192.168.7.7/32:22"]},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert stored_network(database, "lab") == ("outbound", ["192.168.7.7:22"])
+    untouched = client.patch(f"{BASE}/lab", json={"description": "x"}, headers=headers)
+    assert untouched.json()["network_allow"] == ["192.168.7.7:22"]
+    cleared = client.patch(f"{BASE}/lab", json={"network_allow": []}, headers=headers)
+    assert cleared.json()["network_allow"] == []
+    listed = {g["name"]: g for g in client.get(BASE, headers=headers).json()["data"]}
+    assert (listed["lab"]["network_mode"], listed["lab"]["network_allow"]) == ("outbound", [])
+    with database.session() as db:
+        query = select(AuditEntry).where(AuditEntry.target_label == "lab")
+        entries = list(db.scalars(query.order_by(AuditEntry.at)))
+    assert [e.action for e in entries] == [
+        "group.create",
+        "group.update",
+        "group.update",
+        "group.update",
+    ]
+    assert entries[0].details["network_mode"] == "none"
+    assert entries[1].details == {"network_mode": "outbound", "network_allow": ["192.168.7.7:22"]}
+    assert entries[3].details == {"network_allow": []}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["10.1.2.0/33"],
+        ["not-an-address"],
+        ["fd00::/8"],
+        ["10.1.2.3:0", "10.1.2.3:65536", "10.1.2.3:ssh"],
+        ["10.1.2.3:"],
+        [""],
+        ["0.0.0.0/0"],
+        ["169.254.169.254"],
+        ["127.0.0.1:5432"],
+        ["a\x00"],
+    ],
+)
+def test_bad_allow_entries_are_all_named_and_nothing_is_saved(
+    client: TestClient, headers: dict[str, str], database: Database, bad: list[str]
+) -> None:
+    entries = ["10.1.2.0/24", *bad]
+    refused = client.post(
+        BASE,
+        json={"name": "lab", "network_mode": "none", "network_allow": entries},
+        headers=headers,
+    )
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["details"] == {"field": "network_allow", "entries": bad}
+    for entry in bad:
+        assert repr(entry) in error["message"]
+    assert "10.1.2.0/24" not in error["details"]["entries"]
+    assert client.get(f"{BASE}/lab", headers=headers).status_code == 404
+    client.post(BASE, json={"name": "lab", "network_allow": ["10.0.0.1"]}, headers=headers)
+    again = client.patch(
+        f"{BASE}/lab", json={"network_mode": "none", "network_allow": entries}, headers=headers
+    )
+    assert again.status_code == 422
+    assert again.json()["error"]["details"]["field"] == "network_allow"
+    assert stored_network(database, "lab") == ("outbound", ["10.0.0.1"])
+    assert actions(database, "lab") == ["group.create"]
+
+
+def test_the_allow_list_is_bounded_after_duplicates_are_dropped(
+    client: TestClient, headers: dict[str, str], database: Database
+) -> None:
+    many = [f"10.0.{i}.0/24" for i in range(64)]
+    accepted = client.post(
+        BASE, json={"name": "lab", "network_allow": many + many}, headers=headers
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["network_allow"] == many
+    refused = client.patch(
+        f"{BASE}/lab", json={"network_allow": [*many, "10.1.0.0/16"]}, headers=headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"] == {"field": "network_allow"}
+    assert "At most 64" in refused.json()["error"]["message"]
+    assert stored_network(database, "lab")[1] == many
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"network_mode": "bridge"},
+        {"network_mode": None, "network_allow": "10.0.0.0/8"},
+        {"network_allow": ["1" * 300]},
+        {"network_allow": ["10.0.0.1"] * 1001},
+    ],
+)
+def test_malformed_network_fields_are_refused_with_their_field(
+    client: TestClient, headers: dict[str, str], database: Database, body: dict[str, object]
+) -> None:
+    refused = client.patch(f"{BASE}/default", json=body, headers=headers)
+    assert refused.status_code == 422
+    assert any("network_" in str(item["loc"]) for item in refused.json()["error"]["details"])
+    assert stored_network(database, "default") == ("outbound", [])
+
+
+def test_a_normal_user_cannot_change_the_network(
+    client: TestClient, factory: Factory, database: Database
+) -> None:
+    user = bearer(client, factory.user())
+    body = {"network_mode": "outbound", "network_allow": ["10.0.0.0/8"]}
+    assert client.patch(f"{BASE}/default", json=body, headers=user).status_code == 403
+    created = client.post(BASE, json={"name": "open", **body}, headers=user)
+    assert created.status_code == 403
+    assert stored_network(database, "default") == ("outbound", [])

@@ -66,6 +66,42 @@ def test_resource_groups(as_admin: Account, factory: Factory) -> None:
     assert listed["count"] == 1  # type: ignore[index]
 
 
+def test_resource_group_network(as_admin: Account) -> None:
+    created = as_json(
+        "admin", "resource-group", "create", "lab", "--network", "none",
+        "--allow", "10.1.2.3/24", "--allow", "10.9.0.5:443", "--allow", "10.1.2.0/24",
+    )  # fmt: skip
+    assert created["network_mode"] == "none"  # type: ignore[index]
+    assert created["network_allow"] == ["10.1.2.0/24", "10.9.0.5:443"]  # type: ignore[index]
+    shown = ok("admin", "resource-group", "show", "lab")
+    assert "none" in shown
+    assert "10.1.2.0/24, 10.9.0.5:443" in shown
+    row = next(line for line in ok("admin", "resource-group", "list").splitlines() if "lab" in line)
+    assert "none" in row
+    assert "10.9.0.5:443" in row
+    kept = as_json("admin", "resource-group", "update", "lab", "--network", "outbound")
+    assert kept["network_allow"] == ["10.1.2.0/24", "10.9.0.5:443"]  # type: ignore[index]
+    replaced = as_json("admin", "resource-group", "update", "lab", "--allow", "192.168.1.1:22")
+    assert replaced["network_allow"] == ["192.168.1.1:22"]  # type: ignore[index]
+    bad = runner.invoke(
+        cli, ["admin", "resource-group", "update", "lab", "--allow", "10.0.0.0/33", "--allow", "x"]
+    )
+    assert bad.exit_code == 1
+    assert "'10.0.0.0/33', 'x'" in bad.output
+    both = runner.invoke(
+        cli, ["admin", "resource-group", "update", "lab", "--allow", "10.0.0.1", "--clear-allow"]
+    )
+    assert both.exit_code == 1
+    assert "not both" in both.output
+    assert as_json("admin", "resource-group", "show", "lab")["network_allow"] == [  # type: ignore[index]
+        "192.168.1.1:22"
+    ]
+    cleared = as_json("admin", "resource-group", "update", "lab", "--clear-allow")
+    assert (cleared["network_mode"], cleared["network_allow"]) == ("outbound", [])  # type: ignore[index]
+    wrong = runner.invoke(cli, ["admin", "resource-group", "create", "x", "--network", "bridge"])
+    assert wrong.exit_code == 2
+
+
 def test_agents_drain_undrain_move(as_admin: Account, factory: Factory, database: Database) -> None:
     agent = factory.agent()
     assert agent.id in ok("admin", "agent", "list")

@@ -239,11 +239,11 @@ def test_the_agent_is_told_where_each_folder_lives_and_how_to_bind_it(
 
     assert [s["session_id"] for s in state["sessions"]] == [created["id"]]
     assert state["sessions"][0]["mounts"] == [
-        {"source": str(hosts.agent_directory(settings, data)), "name": "data", "read_only": False},
+        {"source": str(hosts.agent_directory(settings, data)), "name": "data", "access": "full"},
         {
             "source": str(hosts.agent_directory(settings, reference)),
             "name": shared_name,
-            "read_only": True,
+            "access": "ro",
         },
     ]
     assert shared_name != "data"

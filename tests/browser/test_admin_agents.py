@@ -3,6 +3,8 @@ from the table, create a group and allow a project, disable an environment."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from shipyard.agents import service as agents
@@ -72,4 +74,41 @@ def test_drain_an_agent_create_a_group_and_disable_an_environment(
     expect(row.get_by_role("button", name="Enable python")).to_be_visible()
     with factory.database.session() as db:
         assert environments.by_name(db, "python").enabled is False
+    assert csp_violations == []
+
+
+def test_set_a_groups_network_and_allowed_site_services(
+    page: Page, live_server: str, factory: Factory, csp_violations: list[str]
+) -> None:
+    admin = factory.admin()
+    log_in(page, live_server, admin.email, admin.password)
+    page.goto(f"{live_server}/admin/resource-groups")
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="default"))
+    expect(row).to_contain_text("Outbound")
+    row.get_by_role("button", name="Actions for default").click()
+    row.get_by_role("menuitem", name="Edit").click()
+    dialog = page.get_by_role("dialog", name="Edit default")
+    network = dialog.get_by_label("Network")
+    expect(network).to_have_value("outbound")
+    expect(network).to_have_accessible_description(re.compile("never this host"))
+    network.select_option(label="None (loopback only)")
+    allowed = dialog.get_by_label("Allowed site services")
+    allowed.fill("10.1.2.0/24\n10.1.2.0/33\n127.0.0.1:80")
+    dialog.get_by_role("button", name="Save").click()
+    expect(allowed).to_have_attribute("aria-invalid", "true")
+    expect(allowed).to_have_accessible_description(re.compile("'10.1.2.0/33', '127.0.0.1:80'"))
+    expect(network).to_have_value("none")
+    with factory.database.session() as db:
+        assert agents.default_group(db).network_allow == []
+    allowed.fill("10.1.2.3/24\n\n10.9.0.5:443\n")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="default"))
+    expect(row).to_contain_text("Loopback only")
+    with factory.database.session() as db:
+        group = agents.default_group(db)
+        assert (group.network_mode.value, group.network_allow) == (
+            "none",
+            ["10.1.2.0/24", "10.9.0.5:443"],
+        )
     assert csp_violations == []

@@ -28,7 +28,9 @@ class FakeServer:
 
     def scope(self) -> Scope:
         headers = [(b"content-type", b"application/json")]
-        if self.declared is not None:
+        if self.declared is None:
+            headers.append((b"transfer-encoding", b"chunked"))
+        else:
             headers.append((b"content-length", str(self.declared).encode()))
         return {"type": "http", "method": "POST", "path": "/api/v1/x", "headers": headers}
 

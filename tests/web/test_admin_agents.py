@@ -334,3 +334,94 @@ def test_the_default_group_cannot_be_deactivated(
     with database.session() as db:
         assert agents.default_group(db).is_active
     assert client.get("/admin/resource-groups/nope/edit").status_code == 404
+
+
+def network_of(database: Database, name: str) -> tuple[str, list[str]]:
+    with database.session() as db:
+        group = db.scalars(select(ResourceGroup).where(ResourceGroup.name == name)).one()
+        return group.network_mode.value, list(group.network_allow)
+
+
+def test_network_mode_and_allowed_services_round_trip(
+    client: TestClient, database: Database, admin: Account
+) -> None:
+    new = client.get("/admin/resource-groups/new", headers=HTMX).text
+    assert '<label class="form-label" for="group-network">Network</label>' in new
+    assert '<option value="outbound" selected>Outbound (internet, no host or private ranges)' in new
+    assert '<option value="none">None (loopback only)' in new
+    assert '<label class="form-label" for="group-allow">Allowed site services</label>' in new
+    assert 'aria-describedby="group-allow-hint"' in new
+    created = post(
+        client,
+        "/admin/resource-groups/new",
+        {
+            "name": "lab",
+            "is_active": "true",
+            "network_mode": "none",
+            "network_allow": "10.1.2.3/24\r\n\r\n  10.9.0.5:443 \n10.1.2.0/24\n",
+        },
+    )
+    assert events(created)["shipyard:dialog-done"] == {"message": "Resource group lab created."}
+    assert network_of(database, "lab") == ("none", ["10.1.2.0/24", "10.9.0.5:443"])
+    edit = client.get("/admin/resource-groups/lab/edit", headers=HTMX).text
+    assert '<option value="none" selected>' in edit
+    assert ">10.1.2.0/24\n10.9.0.5:443</textarea>" in edit
+    listed = client.get("/admin/resource-groups").text
+    assert 'data-network="none"' in listed
+    assert "Loopback only" in listed
+    post(
+        client,
+        "/admin/resource-groups/lab/edit",
+        {"is_active": "true", "network_mode": "outbound", "network_allow": "192.168.5.0/24"},
+    )
+    assert network_of(database, "lab") == ("outbound", ["192.168.5.0/24"])
+    listed = client.get("/admin/resource-groups").text
+    assert 'data-network="outbound"' in listed
+    assert "1 site service allowed" in listed
+    post(client, "/admin/resource-groups/lab/edit", {"is_active": "true", "network_allow": ""})
+    assert network_of(database, "lab") == ("outbound", [])
+
+
+def test_bad_allowed_services_are_shown_by_the_field_and_nothing_is_saved(
+    client: TestClient, database: Database, admin: Account
+) -> None:
+    typed = "10.1.2.0/24\n10.1.2.0/33\n169.254.169.254\n<b>x</b>"
+    refused = post(
+        client,
+        "/admin/resource-groups/new",
+        {"name": "lab", "is_active": "true", "network_mode": "none", "network_allow": typed},
+    )
+    assert refused.status_code == 200
+    html = refused.text
+    assert (
+        "Not valid here: &#39;10.1.2.0/33&#39;, &#39;169.254.169.254&#39;, &#39;&lt;b&gt;" in html
+    )
+    assert 'id="group-allow-error"' in html
+    assert 'aria-describedby="group-allow-hint group-allow-error" aria-invalid="true"' in html
+    assert ">10.1.2.0/24\n10.1.2.0/33\n169.254.169.254\n&lt;b&gt;x&lt;/b&gt;</textarea>" in html
+    assert '<option value="none" selected>' in html
+    assert "<b>x</b>" not in html
+    with database.session() as db:
+        assert db.scalars(select(ResourceGroup).where(ResourceGroup.name == "lab")).first() is None
+    plain = post(
+        client,
+        "/admin/resource-groups/default/edit",
+        {"is_active": "true", "network_mode": "none", "network_allow": "10.0.0.0/8\nnope"},
+        htmx=False,
+    )
+    assert plain.status_code == 422
+    assert "&#39;nope&#39;" in plain.text
+    assert network_of(database, "default") == ("outbound", [])
+    too_many = "\n".join(f"10.0.{i}.0/24" for i in range(65))
+    bounded = post(
+        client,
+        "/admin/resource-groups/default/edit",
+        {"is_active": "true", "network_allow": too_many},
+    )
+    assert "At most 64 allowed site services." in bounded.text
+    mode = post(
+        client, "/admin/resource-groups/default/edit", {"is_active": "true", "network_mode": "open"}
+    )
+    assert "Choose outbound or none." in mode.text
+    assert 'aria-describedby="group-network-hint group-network-error"' in mode.text
+    assert network_of(database, "default") == ("outbound", [])

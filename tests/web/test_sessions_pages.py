@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from shipyard.agents import signing
 from shipyard.agents.models import Agent
 from shipyard.agents.schemas import SessionReport
 from shipyard.db import Database
@@ -415,13 +416,24 @@ LOG_CHUNKS = {0: b"hello <b>\n", 10: b"world\n"}
 
 
 class FakeAgentLogs(BaseHTTPRequestHandler):
-    """An agent's logs endpoint: two chunks of output, then nothing more."""
+    """An agent's logs endpoint: two chunks of output, then nothing more, each answer
+    signed with the agent's API key as a real agent signs it (`key` set by the fixture)."""
+
+    key = b""
 
     def do_GET(self) -> None:
         offset = int(self.path.rsplit("offset=", 1)[1])
         data = LOG_CHUNKS.get(offset, b"")
+        credentials = signing.parse(self.headers.get("Authorization", ""))
+        assert credentials is not None, "the manager called the agent unsigned"
+        headers = httpx.Headers({"X-Next-Offset": str(offset + len(data))})
+        signature = signing.sign_answer(
+            self.key, kid=credentials.kid, nonce=credentials.nonce, status=200,
+            headers=headers, body=data,
+        )  # fmt: skip
         self.send_response(200)
-        self.send_header("X-Next-Offset", str(offset + len(data)))
+        self.send_header("X-Next-Offset", headers["X-Next-Offset"])
+        self.send_header(signing.SIGNATURE_HEADER, signature)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -433,6 +445,7 @@ class FakeAgentLogs(BaseHTTPRequestHandler):
 @pytest.fixture
 def agent_logs(database: Database, agent: Agent) -> Iterator[Agent]:
     """The test agent answers logs requests from a real HTTP server on loopback."""
+    FakeAgentLogs.key = agent.api_secret.encode("utf-8")
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAgentLogs)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -86,6 +86,7 @@ class AgentDaemon:
         self.version = -1
         self.registered = asyncio.Event()
         self._failed: dict[str, SessionStatus] = {}  # starts the runtime refused outright
+        self._mounts: dict[str, tuple[Mount, ...]] = {}  # what each session was last told
         self._report_now = asyncio.Event()
         self._reconcile_lock = asyncio.Lock()
 
@@ -190,13 +191,33 @@ class AgentDaemon:
             wanted = {session.session_id.hex: session for session in state.sessions}
             self._failed = {k: v for k, v in self._failed.items() if k in wanted}
             for session_id, desired in wanted.items():
-                if session_id not in known and session_id not in self._failed:
+                status = known.get(session_id)
+                if status is None and session_id not in self._failed:
                     spec = self._spec(desired, known)
                     await run_in_threadpool(self._start, spec)
+                    self._mounts[session_id] = spec.mounts
+                elif status is not None and status.running:
+                    await self._follow_mounts(session_id, _mounts(desired))
             for session_id, status in known.items():
                 if session_id not in wanted:
                     await self._retire(status)
+            self._mounts = {k: v for k, v in self._mounts.items() if k in wanted}
         self._report_now.set()
+
+    async def _follow_mounts(self, session_id: str, mounts: tuple[Mount, ...]) -> None:
+        """A running session loses the folders, or the access, the manager no longer grants.
+
+        Asked of the runtime only when the wanted mounts changed since it was last asked
+        (every running session once after an agent restart: the runtime knows what it has).
+        """
+        if self._mounts.get(session_id) == mounts:
+            return
+        try:
+            await run_in_threadpool(self.runtime.update_mounts, session_id, mounts)
+        except Exception:  # retried at the next desired state; the others go on
+            log.exception("session %s: its folders could not be brought in line", session_id)
+            return
+        self._mounts[session_id] = mounts
 
     def _start(self, spec: SessionSpec) -> None:
         """Start one session; a refusal is reported to the manager as a failed session."""
@@ -237,10 +258,7 @@ class AgentDaemon:
             cpu=Decimal(desired.cpu),
             mem=desired.mem,
             gpus=self._free_gpus(desired.gpus, known),
-            mounts=tuple(
-                Mount(source=Path(m.source), name=m.name, read_only=m.read_only)
-                for m in desired.mounts
-            ),
+            mounts=_mounts(desired),
             uid=desired.uid,
             gid=desired.uid,
             user=desired.user,
@@ -295,6 +313,10 @@ def environment_dirs(desired: DesiredSession) -> tuple[str, ...]:
             if prefix not in ("/", "") and top not in SYSTEM_DIRS and os.path.isdir(prefix):
                 found.append(prefix)
     return tuple(dict.fromkeys(found))
+
+
+def _mounts(desired: DesiredSession) -> tuple[Mount, ...]:
+    return tuple(Mount(source=Path(m.source), name=m.name, access=m.access) for m in desired.mounts)
 
 
 def _path(prefix: str) -> str:

@@ -108,11 +108,7 @@ def mount_all(
     base.mkdir(mode=0o755, exist_ok=True)
     base.chmod(0o755)
     try:
-        with ThreadPoolExecutor(max_workers=min(len(mounts), PARALLEL)) as pool:
-            done = [
-                pool.submit(_mount, session_root, m, uid=uid, gid=gid, tools=tools) for m in mounts
-            ]
-        mounted = {m.name: future.result() for m, future in zip(mounts, done, strict=True)}
+        mounted = _mount_each(session_root, mounts, uid=uid, gid=gid, tools=tools)
         _save(session_root, list(mounts), uid=uid, gid=gid)
     except BaseException:
         unmount_all(session_root)
@@ -121,6 +117,17 @@ def mount_all(
         with contextlib.suppress(OSError):
             (session_root / JAILS).rmdir()
     return mounted
+
+
+def _mount_each(
+    session_root: Path, mounts: Sequence[Mount], *, uid: int, gid: int, tools: dict[str, str]
+) -> dict[str, Path]:
+    """Mount the folders side by side (one at once: no thread to start)."""
+    if len(mounts) == 1:
+        return {mounts[0].name: _mount(session_root, mounts[0], uid=uid, gid=gid, tools=tools)}
+    with ThreadPoolExecutor(max_workers=min(len(mounts), PARALLEL)) as pool:
+        done = [pool.submit(_mount, session_root, m, uid=uid, gid=gid, tools=tools) for m in mounts]
+    return {m.name: future.result() for m, future in zip(mounts, done, strict=True)}
 
 
 def _tools() -> dict[str, str]:

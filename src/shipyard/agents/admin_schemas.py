@@ -18,7 +18,7 @@ MAX_ALLOW = 64
 AllowEntries = Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=1000)]
 ALLOW_HELP = (
     'Site services sessions may reach despite the private ranges: IPv4 networks ("10.1.2.0/24") '
-    'or NETWORK:PORT ("10.1.2.3:443"); duplicates are dropped, at most 64.'
+    f'or NETWORK:PORT ("10.1.2.3:443"); duplicates are dropped, at most {MAX_ALLOW}.'
 )
 
 

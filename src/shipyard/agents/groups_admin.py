@@ -1,21 +1,34 @@
 """Administration of resource groups: list with capacity and use, create, edit, allowed projects.
 
+A group's network mode and allow-list reach sessions when they start (shipyard.agent.network);
+allow-list entries are checked here with the agent's own parser, so an agent never gets one it
+would refuse.
+
 Capacity is what live (ALIVE) schedulable agents offer; use is the group's ledger entry. The
 list costs four statements whatever the number of groups, agents and projects.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from shipyard.agent.network import parse_allow
 from shipyard.agents.admin import slot_figures
-from shipyard.agents.admin_schemas import GROUP_NAME, GroupAdmin, GroupCreate, GroupUpdate
+from shipyard.agents.admin_schemas import (
+    GROUP_NAME,
+    MAX_ALLOW,
+    GroupAdmin,
+    GroupCreate,
+    GroupUpdate,
+)
 from shipyard.agents.models import (
     DEFAULT_GROUP,
     Agent,
@@ -35,6 +48,12 @@ from shipyard.slots import ResourceSlots
 from shipyard.users.models import User
 
 _NAME = re.compile(GROUP_NAME)
+#: never reachable from a session, allow-listed or not: "this network", loopback, link-local
+#: (cloud metadata), multicast and reserved
+_NEVER = tuple(
+    ipaddress.IPv4Network(net)
+    for net in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
+)
 
 
 @dataclass
@@ -93,6 +112,8 @@ def _present(
         description=group.description,
         is_active=group.is_active,
         placement=group.placement,
+        network_mode=group.network_mode,
+        network_allow=list(group.network_allow or []),
         agents_alive=agents.alive,
         agents_total=agents.total,
         slots=slot_figures(agents.capacity, held.slots),
@@ -132,6 +153,8 @@ def create_group(db: Session, *, actor: User, spec: GroupCreate) -> ResourceGrou
         description=spec.description,
         placement=spec.placement,
         is_active=spec.is_active,
+        network_mode=spec.network_mode,
+        network_allow=allow_list(spec.network_allow),
     )
     db.add(group)
     db.flush()
@@ -142,25 +165,32 @@ def create_group(db: Session, *, actor: User, spec: GroupCreate) -> ResourceGrou
         target_type="resource_group",
         target_id=group.id,
         target_label=group.name,
-        details={"placement": group.placement.value, "is_active": group.is_active},
+        details={
+            "placement": group.placement.value,
+            "is_active": group.is_active,
+            "network_mode": group.network_mode.value,
+            "network_allow": group.network_allow,
+        },
     )
     db.commit()
     return group
 
 
 def update_group(db: Session, *, actor: User, name: str, change: GroupUpdate) -> ResourceGroup:
-    """Description, placement and active; the default group stays active."""
+    """Description, placement, active and network; the default group stays active.
+
+    A network change applies to sessions that start afterwards.
+    """
     group = _group(db, name)
     if change.is_active is False and group.name == DEFAULT_GROUP:
         raise Conflict(
             _("The default resource group cannot be deactivated."),
             details={"field": "is_active"},
         )
-    changed = {
-        key: value
-        for key, value in change.model_dump(exclude_none=True).items()
-        if getattr(group, key) != value
-    }
+    wanted = change.model_dump(exclude_none=True)
+    if change.network_allow is not None:
+        wanted["network_allow"] = allow_list(change.network_allow)
+    changed = {key: value for key, value in wanted.items() if getattr(group, key) != value}
     for key, value in changed.items():
         setattr(group, key, value)
     if changed:
@@ -171,10 +201,58 @@ def update_group(db: Session, *, actor: User, name: str, change: GroupUpdate) ->
             target_type="resource_group",
             target_id=group.id,
             target_label=group.name,
-            details={key: str(value) for key, value in changed.items()},
+            details={key: _audited(value) for key, value in changed.items()},
         )
     db.commit()
     return group
+
+
+def _audited(value: object) -> Any:
+    """A changed value as the audit log keeps it: lists as lists, the rest as text."""
+    return list(value) if isinstance(value, list) else str(value)
+
+
+def allow_list(entries: list[str]) -> list[str]:
+    """The entries in a canonical form, duplicates dropped, order kept.
+
+    Raises InvalidInput (field "network_allow") naming every bad entry at once, or when more
+    than MAX_ALLOW remain.
+    """
+    kept: dict[str, None] = {}
+    bad: dict[str, None] = {}
+    for entry in entries:
+        canonical = _canonical(entry.strip())
+        if canonical is None:
+            bad[entry] = None
+        else:
+            kept[canonical] = None
+    if bad:
+        raise InvalidInput(
+            _(
+                "Not valid here: %(entries)s. Enter IPv4 networks (10.1.2.0/24) or "
+                "NETWORK:PORT (10.1.2.3:443), never loopback, link-local or multicast."
+            )
+            % {"entries": ", ".join(repr(entry) for entry in bad)},
+            details={"field": "network_allow", "entries": list(bad)},
+        )
+    if len(kept) > MAX_ALLOW:
+        raise InvalidInput(
+            _("At most %(n)d allowed site services.") % {"n": MAX_ALLOW},
+            details={"field": "network_allow"},
+        )
+    return list(kept)
+
+
+def _canonical(entry: str) -> str | None:
+    """The entry as the agent reads it ("10.1.2.0/24", "10.1.2.3:443"); None when invalid."""
+    try:
+        network, port = parse_allow(entry)
+    except ValueError:
+        return None
+    if entry.endswith(":") or any(network.overlaps(never) for never in _NEVER):
+        return None
+    text = str(network.network_address) if network.prefixlen == 32 else str(network)
+    return text if port is None else f"{text}:{port}"
 
 
 def _projects(db: Session, refs: list[str]) -> list[Project]:

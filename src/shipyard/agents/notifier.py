@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from sqlalchemy import event as orm_events
+from sqlalchemy.orm import Session, SessionTransaction
+
+if TYPE_CHECKING:
+    from shipyard.db import Database
+
+#: Session.info key: agents whose desired state this transaction changed (agents.service.bump)
+BUMPED = "shipyard.bumped_agents"
 
 
 class Notifier:
@@ -28,6 +38,17 @@ class Notifier:
         finally:
             self._events[agent_id].discard(event)
 
+    def watch(self, database: Database) -> None:
+        """Notify the agents a transaction bumped once it commits, whoever committed it:
+        no caller has to remember to (a rolled-back bump notifies nobody)."""
+        orm_events.listen(database.sessions, "after_commit", self._committed)
+        orm_events.listen(database.sessions, "after_transaction_end", _forget)
+
+    def _committed(self, db: Session) -> None:
+        bumped = db.info.get(BUMPED)
+        if bumped:
+            self.notify(sorted(bumped))
+
     def notify(self, agent_ids: set[str] | list[str]) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -35,3 +56,9 @@ class Notifier:
         for agent_id in agent_ids:
             for event in list(self._events.get(agent_id, ())):
                 loop.call_soon_threadsafe(event.set)
+
+
+def _forget(db: Session, transaction: SessionTransaction) -> None:
+    """A transaction is over (after its commit, or rolled back): its bumps are told."""
+    if transaction.parent is None:
+        db.info.pop(BUMPED, None)

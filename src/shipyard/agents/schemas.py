@@ -70,11 +70,15 @@ class HeartbeatReply(BaseModel):
 
 
 class DesiredMount(BaseModel):
-    """A folder to bind at /home/work/<name>; `source` is its path on the agent's host."""
+    """A folder to bind at /home/work/<name>; `source` is its path on the agent's host.
+
+    `access` is what the session may do there now: "ro" read; "rw" also create, write,
+    replace and rename; "full" also delete. A running session follows a lower one at once.
+    """
 
     source: str
     name: str
-    read_only: bool
+    access: Literal["ro", "rw", "full"]
 
 
 class DesiredSession(BaseModel):

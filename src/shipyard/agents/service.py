@@ -20,6 +20,7 @@ from shipyard.agents.models import (
     ResourceGroup,
     ResourceGroupProject,
 )
+from shipyard.agents.notifier import BUMPED
 from shipyard.agents.schemas import AgentRegister
 from shipyard.auth import tokens
 from shipyard.db import utcnow
@@ -250,12 +251,14 @@ def bump(db: Session, agent_id: str) -> None:
 
 
 def bump_many(db: Session, agent_ids: Iterable[str]) -> None:
-    """bump() for several agents, in one statement."""
+    """bump() for several agents, in one statement; their long-polls wake once db commits
+    (Notifier.watch)."""
     ids = sorted(set(agent_ids))
     if ids:
         db.execute(
             update(Agent).where(Agent.id.in_(ids)).values(desired_version=Agent.desired_version + 1)
         )
+        db.info.setdefault(BUMPED, set()).update(ids)
 
 
 def enforcement_notices(db: Session) -> list[str]:

@@ -72,7 +72,7 @@ def check_password(db: Session, creds: Credentials, *, settings: Settings) -> Us
         raise AuthenticationFailed(_("Incorrect email or password."))
     email = normalise_email(creds.email)
     user = db.scalar(select(User).where(User.email == email))
-    guard(db, creds, user=user, settings=settings)
+    _guard(db, creds, user=user, settings=settings)
     matches = passwords.verify_password(
         settings, user.password_hash if user else None, creds.password
     )
@@ -80,11 +80,11 @@ def check_password(db: Session, creds: Credentials, *, settings: Settings) -> Us
         throttle.record_failure(
             db, email=email, client_address=creds.client_address, settings=settings
         )
-        record_failure(db, creds, user=user, reason="unknown_user" if user is None else "password")
+        _record_failure(db, creds, user=user, reason="unknown_user" if user is None else "password")
         db.commit()
         raise AuthenticationFailed(_("Incorrect email or password."))
     if not user.is_active:
-        record_failure(db, creds, user=user, reason="inactive")
+        _record_failure(db, creds, user=user, reason="inactive")
         db.commit()
         raise AuthenticationFailed(_("This account is inactive. Ask an administrator."))
     if passwords.needs_rehash(settings, user.password_hash):
@@ -93,20 +93,18 @@ def check_password(db: Session, creds: Credentials, *, settings: Settings) -> Us
     return user
 
 
-def guard(db: Session, creds: Credentials, *, user: User | None, settings: Settings) -> int:
+def _guard(db: Session, creds: Credentials, *, user: User | None, settings: Settings) -> None:
     """throttle.check for these credentials; a refused attempt is audited before Throttled."""
     email = normalise_email(creds.email)
     try:
-        return throttle.check(
-            db, email=email, client_address=creds.client_address, settings=settings
-        )
+        throttle.check(db, email=email, client_address=creds.client_address, settings=settings)
     except Throttled:
-        record_failure(db, creds, user=user, reason="throttled")
+        _record_failure(db, creds, user=user, reason="throttled")
         db.commit()
         raise
 
 
-def record_failure(db: Session, creds: Credentials, *, user: User | None, reason: str) -> None:
+def _record_failure(db: Session, creds: Credentials, *, user: User | None, reason: str) -> None:
     """A failed login in the audit log, under the email as typed (there is no actor).
 
     `reason`: unknown_user, password, inactive, throttled, otp or recovery_code.

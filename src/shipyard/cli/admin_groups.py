@@ -9,14 +9,24 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shipyard.agents.models import Placement
+from shipyard.agents.models import NetworkMode, Placement
 from shipyard.cli.admin_agents import print_agents
 from shipyard.cli.admin_calls import admin_call
-from shipyard.cli.output import Output, OutputOption, console, print_json
+from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 
 app = typer.Typer(help="Resource groups (groups of agents).", no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(help="the group's name")]
+NETWORK_HELP = "outbound: the internet, never the host or private ranges; none: loopback only"
+AllowOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow",
+        metavar="ENTRY",
+        help="a site service sessions may reach: NETWORK (10.1.2.0/24) or NETWORK:PORT "
+        "(10.1.2.3:443); repeat for more",
+    ),
+]
 BASE = "/api/v1/admin/resource-groups"
 
 
@@ -26,6 +36,10 @@ def _path(name: str, action: str = "") -> str:
 
 def _slots(group: dict[str, Any]) -> str:
     return ", ".join(f"{figure['slot']} {figure['shown']}" for figure in group["slots"])
+
+
+def _allowed(group: dict[str, Any]) -> str:
+    return ", ".join(group["network_allow"]) or "-"
 
 
 def _print(group: dict[str, Any], output: Output) -> None:
@@ -38,6 +52,8 @@ def _print(group: dict[str, Any], output: Output) -> None:
         ("description", group["description"]),
         ("active", "yes" if group["is_active"] else "no"),
         ("placement", group["placement"]),
+        ("network", group["network_mode"]),
+        ("allowed site services", _allowed(group)),
         ("agents", f"{group['agents_alive']} alive of {group['agents_total']}"),
         ("used / capacity", _slots(group)),
         ("projects", ", ".join(group["projects"]) or "-"),
@@ -54,10 +70,14 @@ def list_(output: Output = OutputOption) -> None:
     if output is Output.JSON:
         print_json(found)
         return
-    table = Table("NAME", "ACTIVE", "PLACEMENT", "AGENTS", "USED / CAPACITY", "PROJECTS")
+    table = Table(
+        "NAME", "ACTIVE", "PLACEMENT", "NETWORK", "ALLOWED", "AGENTS", "USED / CAPACITY",
+        "PROJECTS",
+    )  # fmt: skip
     for group in found["data"]:
         table.add_row(
             escape(group["name"]), "yes" if group["is_active"] else "no", group["placement"],
+            group["network_mode"], escape(_allowed(group)),
             f"{group['agents_alive']}/{group['agents_total']}", escape(_slots(group)),
             escape(", ".join(group["projects"]) or "-"),
         )  # fmt: skip
@@ -70,6 +90,10 @@ def create(
     description: Annotated[str, typer.Option("--description")] = "",
     placement: Annotated[Placement, typer.Option("--placement")] = Placement.BINPACK,
     inactive: Annotated[bool, typer.Option("--inactive", help="create it inactive")] = False,
+    network: Annotated[
+        NetworkMode, typer.Option("--network", help=NETWORK_HELP)
+    ] = NetworkMode.OUTBOUND,
+    allow: AllowOption = None,
     output: Output = OutputOption,
 ) -> None:
     """A new resource group (name: letters, digits, . _ -)."""
@@ -78,6 +102,8 @@ def create(
         "description": description,
         "placement": placement.value,
         "is_active": not inactive,
+        "network_mode": network.value,
+        "network_allow": allow or [],
     }
     _print(admin_call("POST", BASE, json=body), output)
 
@@ -90,9 +116,19 @@ def update(
     active: Annotated[
         bool | None, typer.Option("--active/--inactive", help="the default group stays active")
     ] = None,
+    network: Annotated[NetworkMode | None, typer.Option("--network", help=NETWORK_HELP)] = None,
+    allow: AllowOption = None,
+    clear_allow: Annotated[
+        bool, typer.Option("--clear-allow", help="sessions may reach no site service")
+    ] = False,
     output: Output = OutputOption,
 ) -> None:
-    """Change the description, placement or whether the group is active."""
+    """Change the description, placement, whether the group is active, or its network.
+
+    --allow replaces the whole allow-list; network changes reach sessions started afterwards.
+    """
+    if allow and clear_allow:
+        fail("Give --allow or --clear-allow, not both.")
     body: dict[str, Any] = {}
     if description is not None:
         body["description"] = description
@@ -100,7 +136,17 @@ def update(
         body["placement"] = placement.value
     if active is not None:
         body["is_active"] = active
+    if network is not None:
+        body["network_mode"] = network.value
+    if allow or clear_allow:
+        body["network_allow"] = allow or []
     _print(admin_call("PATCH", _path(name), json=body), output)
+
+
+@app.command("show")
+def show(name: NameArg, output: Output = OutputOption) -> None:
+    """One group: description, placement, network, agents, use and allowed projects."""
+    _print(admin_call("GET", _path(name)), output)
 
 
 @app.command("projects")

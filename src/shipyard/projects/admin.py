@@ -34,6 +34,7 @@ from shipyard.scheduler.ledger import EMPTY, Held
 from shipyard.scheduler.models import Scope
 from shipyard.sessions import lifecycle
 from shipyard.sessions.models import ComputeSession, SessionStatus
+from shipyard.storage import mounts
 from shipyard.users.models import User
 
 PER_PAGE = 50
@@ -222,6 +223,7 @@ def update_project(
         _record(db, Action.PROJECT_UPDATE, admin, project, changed)
     if changed.get("is_active", {}).get("to") is False:
         _cancel_pending(db, project)
+        mounts.recheck(db, projects=[project.id])  # running sessions lose its folders
     if "resource_policy" in values:
         _change_policy(db, admin, project, values["resource_policy"])
     if "resource_groups" in values:

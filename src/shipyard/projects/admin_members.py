@@ -18,6 +18,7 @@ from shipyard.errors import Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
 from shipyard.projects.admin_schemas import MemberPublic
 from shipyard.projects.models import DEFAULT_PROJECT, MemberRole, Project, ProjectMember
+from shipyard.storage import mounts
 from shipyard.users.models import User
 from shipyard.users.service import normalise_email
 
@@ -125,7 +126,8 @@ def change_role(
 
 
 def remove_member(db: Session, *, admin: User, project: Project, user_ref: str) -> User:
-    """Remove a member (their running sessions keep running); never from the default project."""
+    """Remove a member; never from the default project. Their running sessions keep running
+    but lose the project's folders at once."""
     membership, user = _membership(db, project, user_ref)
     if project.name == DEFAULT_PROJECT:
         raise Conflict(
@@ -133,6 +135,7 @@ def remove_member(db: Session, *, admin: User, project: Project, user_ref: str) 
         )
     db.delete(membership)
     _record(db, Action.PROJECT_MEMBER_REMOVE, admin, project, user, {"role": membership.role.value})
+    mounts.recheck(db, users=[user.id])  # their running sessions lose the project's folders
     db.commit()
     return user
 

@@ -1,28 +1,37 @@
-"""Which folders a new session mounts: the folders a user asks for, as mount entries.
+"""Which folders a session mounts, and what it may do in them while it runs.
 
 A session mounts a folder at /home/work/<name>, under the name the user sees it by. The user
 needs at least read access (a `ro` share mounts read-only); an administrator's metadata view
 of someone else's folder is not enough. A project folder is mounted only into sessions of
 its own project. The entries are stored on the session as JSON; `folder_id` is what
 `storage.service.delete_folder` looks for while the session has not finished.
+
+What a session may do in a folder is not frozen when it is created: its agent is told the
+owner's access as it is now (`granted_now`), never more than the session started with, and
+every change that can lower access bumps the agents running the sessions it touches
+(`recheck`), so a revoked or lowered share reaches running sessions within seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from shipyard.agents import service as agents
 from shipyard.config import Settings
 from shipyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shipyard.i18n import _
-from shipyard.projects.models import Project
+from shipyard.projects.models import MemberRole, Project, ProjectMember
+from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.storage import access as acl
 from shipyard.storage import hosts
 from shipyard.storage.access import Access, Action, Level, Via
-from shipyard.storage.models import Folder
+from shipyard.storage.models import Folder, FolderPermission, Perm
 from shipyard.users.models import User
 
 MAX_MOUNTS = 32
@@ -139,3 +148,126 @@ def entry(settings: Settings, access: Access) -> dict[str, Any]:
         "source": str(hosts.agent_directory(settings, access.folder)),
         "read_only": read_only(access),
     }
+
+
+# -- running sessions ----------------------------------------------------------------------
+
+SessionAccess = Literal["ro", "rw", "full"]
+#: sessions whose agent is told their mounts: it runs them or is about to
+LIVE = (SessionStatus.SCHEDULED, SessionStatus.PREPARING, SessionStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class GrantedMount:
+    """One folder of a session as its agent binds it now."""
+
+    source: str
+    name: str
+    access: SessionAccess
+
+
+def session_access(level: Level) -> SessionAccess | None:
+    """What a session may do at this level: ro; rw (no deleting); full (wd and owners)."""
+    if level >= Level.WD:
+        return "full"
+    if level is Level.RW:
+        return "rw"
+    return "ro" if level is Level.RO else None
+
+
+def granted_now(
+    db: Session, sessions: Sequence[ComputeSession]
+) -> dict[uuid.UUID, list[GrantedMount]]:
+    """Each session's mounts as its owner may use them now (4 statements at most).
+
+    A folder the owner can no longer reach is left out; one they may do less in comes with
+    that access. Never more than the session was created with (a read-only mount stays
+    read-only); running sessions are not widened anyway (the agent keeps what they have).
+    """
+    pairs = {(s.owner_id, uuid.UUID(e["folder_id"])) for s in sessions for e in s.mounts}
+    levels = _levels(db, pairs) if pairs else {}
+    found: dict[uuid.UUID, list[GrantedMount]] = {}
+    for session in sessions:
+        found[session.id] = []
+        for entry in session.mounts:
+            level = levels.get((session.owner_id, uuid.UUID(entry["folder_id"])))
+            access = session_access(level) if level is not None else None
+            if access is not None:
+                access = "ro" if entry["read_only"] else access
+                found[session.id].append(
+                    GrantedMount(source=entry["source"], name=entry["name"], access=access)
+                )
+    return found
+
+
+Pair = tuple[uuid.UUID, uuid.UUID]  # (user id, folder id)
+
+
+def _levels(db: Session, pairs: set[Pair]) -> dict[Pair, Level]:
+    """The level each (user, folder) pair has now, as `access.access_to` rules it."""
+    user_ids = {user_id for user_id, _folder_id in pairs}
+    folder_ids = {folder_id for _user_id, folder_id in pairs}
+    folders = {f.id: f for f in db.scalars(select(Folder).where(Folder.id.in_(folder_ids)))}
+    users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(user_ids)))}
+    grants = _grants(db, folder_ids=set(folders), user_ids=user_ids)
+    project_ids = {f.owner_project_id for f in folders.values() if f.owner_project_id}
+    roles = _roles(db, project_ids=project_ids, user_ids=user_ids) if project_ids else {}
+    levels = {}
+    for user_id, folder_id in pairs:
+        folder, user = folders.get(folder_id), users.get(user_id)
+        if folder is None or user is None:
+            continue
+        level: Level | None = None
+        if folder.owner_user_id == user_id:
+            level = Level.OWNER
+        elif folder.owner_project_id is not None:
+            role = roles.get((user_id, folder.owner_project_id))
+            level = acl.project_level(user, role) if role is not None else None
+        elif (user_id, folder_id) in grants:
+            level = acl.PERM_LEVEL[grants[(user_id, folder_id)]]
+        if level is not None:
+            levels[(user_id, folder_id)] = level
+    return levels
+
+
+def _grants(
+    db: Session, *, folder_ids: set[uuid.UUID], user_ids: set[uuid.UUID]
+) -> dict[Pair, Perm]:
+    query = select(FolderPermission).where(
+        FolderPermission.folder_id.in_(folder_ids), FolderPermission.user_id.in_(user_ids)
+    )
+    return {(grant.user_id, grant.folder_id): grant.perm for grant in db.scalars(query)}
+
+
+def _roles(
+    db: Session, *, project_ids: set[uuid.UUID], user_ids: set[uuid.UUID]
+) -> dict[Pair, MemberRole]:
+    """Members' roles in active projects, by (user id, project id)."""
+    query = (
+        select(ProjectMember.user_id, ProjectMember.project_id, ProjectMember.role)
+        .join(Project, Project.id == ProjectMember.project_id)
+        .where(
+            ProjectMember.project_id.in_(project_ids),
+            ProjectMember.user_id.in_(user_ids),
+            Project.is_active,
+        )
+    )
+    return {(user_id, project_id): role for user_id, project_id, role in db.execute(query)}
+
+
+def recheck(
+    db: Session, *, users: Collection[uuid.UUID] = (), projects: Collection[uuid.UUID] = ()
+) -> None:
+    """Access to folders may have shrunk for these users, or in these projects' sessions:
+    the agents running their sessions with folders get a new desired state (in db's
+    transaction; the long-poll of each wakes once it commits)."""
+    if not users and not projects:
+        return
+    rows = db.execute(
+        select(ComputeSession.agent_id, ComputeSession.mounts).where(
+            ComputeSession.status.in_(LIVE),
+            ComputeSession.agent_id.is_not(None),
+            or_(ComputeSession.owner_id.in_(users), ComputeSession.project_id.in_(projects)),
+        )
+    )
+    agents.bump_many(db, {agent_id for agent_id, mounts in rows if agent_id and mounts})

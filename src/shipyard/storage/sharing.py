@@ -21,6 +21,7 @@ from shipyard.db import utcnow
 from shipyard.errors import Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
 from shipyard.storage import access as acl
+from shipyard.storage import mounts
 from shipyard.storage.access import Action, Via
 from shipyard.storage.models import (
     Folder,
@@ -225,6 +226,7 @@ def change(db: Session, *, user: User, ref: str, email: str, perm: Perm) -> Fold
         perm=str(perm),
         was=str(before),
     )
+    mounts.recheck(db, users=[grant.user_id])  # running sessions follow a lower permission
     db.commit()
     return grant
 
@@ -240,6 +242,7 @@ def revoke(db: Session, *, user: User, ref: str, email: str) -> None:
         user=email.strip().lower(),
         perm=str(grant.perm),
     )
+    mounts.recheck(db, users=[grant.user_id])  # running sessions lose the folder
     db.delete(grant)
     db.commit()
 
@@ -251,6 +254,7 @@ def leave(db: Session, *, user: User, ref: str) -> None:
         raise InvalidInput(_("Only a folder shared with you can be left."))
     db.delete(_grant(db, found.folder.id, user.id))
     _record(db, Audited.FOLDER_SHARE_LEAVE, user, found.folder)
+    mounts.recheck(db, users=[user.id])  # their running sessions lose the folder
     db.commit()
 
 

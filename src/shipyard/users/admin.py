@@ -26,6 +26,7 @@ from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind, ResourcePolicy
 from shipyard.projects import service as projects
 from shipyard.projects.models import MemberRole, Project, ProjectMember
+from shipyard.storage import mounts
 from shipyard.users import admin_access, admin_rules
 from shipyard.users.admin_schemas import (
     AdminUserCreate,
@@ -339,6 +340,7 @@ def _set_memberships(
                 ProjectMember.user_id == user.id, ProjectMember.project_id.in_(gone)
             )
         )
+        mounts.recheck(db, users=[user.id])  # their running sessions lose those folders
     added, regraded = [], []
     for project_id, role in roles.items():
         member = current.get(project_id)

@@ -44,4 +44,4 @@ def session_uids(
 
 def _numbers(db: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
     query = select(UnixAccount.user_id, UnixAccount.number).where(UnixAccount.user_id.in_(user_ids))
-    return dict(db.execute(query).tuples().all())
+    return dict(db.execute(query).all())

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from shipyard.agent.runtime.base import (
     NOT_FOUND_EXIT,
     UNKNOWN_EXIT,
     Enforcement,
+    Mount,
     Runtime,
     SessionNotFound,
     SessionSpec,
@@ -568,6 +569,22 @@ class ProcessRuntime(Runtime):
     def _cgroups_of(session: SessionDir) -> CgroupSet | None:
         data = _record(session)["launch"]["cgroups"]
         return CgroupSet.from_json(data) if data else None
+
+    def update_mounts(self, session_id: str, mounts: Sequence[Mount]) -> None:
+        """See Runtime.update_mounts: shipyard.agent.folders.apply, on the session's sandbox.
+
+        The sandbox's first process (sandbox.pid) names its mount namespace; a pid that is
+        not in a namespace of its own (gone, or not started yet) is not used.
+        """
+        session = self._known(session_id)
+        if not self._status_of(session).running:
+            return
+        pid = procfs.read_pid(session.sandbox_pid_file)
+        try:
+            own = os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+        except OSError:
+            own = False
+        folders.apply(session.root, sandbox_pid=pid if own else None, wanted=mounts)
 
 
 def _remove_tree(session: SessionDir) -> None:

@@ -32,6 +32,7 @@ def list_groups(db: DbDep) -> GroupsAdmin:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_group(body: GroupCreate, admin_user: AdminUser, db: DbDep) -> GroupAdmin:
+    """A new group; network mode "outbound" unless told otherwise."""
     group = groups.create_group(db, actor=admin_user, spec=body)
     return groups.get_group(db, group.name)
 
@@ -45,7 +46,10 @@ def get_group(name: GroupName, db: DbDep) -> GroupAdmin:
 def update_group(
     name: GroupName, body: GroupUpdate, admin_user: AdminUser, db: DbDep
 ) -> GroupAdmin:
-    """Description, placement (binpack/spread) and active; the default group stays active."""
+    """Any of description, placement, active, network mode, allow-list (replaced whole).
+
+    The default group stays active; network changes reach sessions started afterwards.
+    """
     groups.update_group(db, actor=admin_user, name=name, change=body)
     return groups.get_group(db, name)
 

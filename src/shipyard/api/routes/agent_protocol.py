@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
@@ -37,6 +37,8 @@ from shipyard.i18n import _
 from shipyard.sessions import lifecycle
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
+from shipyard.storage import mounts as folder_mounts
+from shipyard.storage.mounts import GrantedMount
 from shipyard.users import unix
 from shipyard.users.models import User
 
@@ -151,7 +153,7 @@ def _specs(
     owners = {s.owner_id for s in rows}
     uids = unix.session_uids(db, settings, user_ids=owners)
     emails = (
-        dict(db.execute(select(User.id, User.email).where(User.id.in_(owners))).tuples().all())
+        dict(db.execute(select(User.id, User.email).where(User.id.in_(owners))).all())
         if rows
         else {}
     )
@@ -166,6 +168,7 @@ def _specs(
         if rows
         else {}
     )
+    granted = folder_mounts.granted_now(db, rows)
     return [
         _spec(
             session,
@@ -173,6 +176,7 @@ def _specs(
             account=account[session.owner_id],
             group=group,
             scratch=settings.session_scratch_mb * 2**20,
+            mounts=granted[session.id],
         )
         for session in rows
     ]
@@ -196,6 +200,7 @@ def _spec(
     account: _Account,
     group: ResourceGroup,
     scratch: int,
+    mounts: list[GrantedMount],
 ) -> DesiredSession:
     slots = session.slots
     interactive = session.type is SessionType.INTERACTIVE
@@ -214,10 +219,10 @@ def _spec(
         cpu=format(slots["cpu"].normalize(), "f"),
         mem=int(slots["mem"]),
         gpus=int(slots["cuda.device"]),
-        mounts=[_mount(entry) for entry in session.mounts],
+        mounts=[_mount(mount) for mount in mounts],
     )
 
 
-def _mount(entry: dict[str, Any]) -> DesiredMount:
-    """What the agent needs of a stored mount entry (the entry also names the folder)."""
-    return DesiredMount(source=entry["source"], name=entry["name"], read_only=entry["read_only"])
+def _mount(mount: GrantedMount) -> DesiredMount:
+    """A folder as the owner may use it now (left out once they may not at all)."""
+    return DesiredMount(source=mount.source, name=mount.name, access=mount.access)

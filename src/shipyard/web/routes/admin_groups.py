@@ -1,4 +1,7 @@
-"""The console's administration of resource groups (admins only): list, create, edit, projects."""
+"""The console's administration of resource groups (admins only): list, create, edit, projects.
+
+The allow-list is a textarea, one entry per line; groups_admin checks and tidies the entries.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from shipyard.agents import groups_admin as groups
-from shipyard.agents.admin_schemas import GroupCreate, GroupUpdate
+from shipyard.agents.admin_schemas import MAX_ALLOW, GroupCreate, GroupUpdate
 from shipyard.agents.models import DEFAULT_GROUP
 from shipyard.api.deps import DbDep
 from shipyard.errors import InvalidInput, ShipyardError
@@ -24,7 +27,26 @@ router = APIRouter(prefix="/admin/resource-groups")
 
 GroupName = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 Text = Annotated[str, Form(max_length=1024, pattern=NO_NUL)]
+Lines = Annotated[str, Form(max_length=8192, pattern=NO_NUL)]
 BACK = "/admin/resource-groups"
+
+
+def network_labels() -> dict[str, str]:
+    """The choices of the form's Network select, the default first."""
+    return {
+        "outbound": _("Outbound (internet, no host or private ranges)"),
+        "none": _("None (loopback only)"),
+    }
+
+
+def network_short() -> dict[str, str]:
+    """The network mode in the groups list."""
+    return {"outbound": _("Outbound"), "none": _("Loopback only")}
+
+
+def _entries(text: str) -> list[str]:
+    """The allow-list textarea's entries: one a line, blank lines ignored."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _invalid(exc: ValidationError) -> InvalidInput:
@@ -38,13 +60,15 @@ def _invalid(exc: ValidationError) -> InvalidInput:
         ),
         "description": _("The description is too long (at most 1000 characters)."),
         "placement": _("Choose bin-pack or spread."),
+        "network_mode": _("Choose outbound or none."),
+        "network_allow": _("Enter at most %(n)d entries, one per line.") % {"n": MAX_ALLOW},
     }
     return InvalidInput(messages.get(field, _("Check this field.")), details={"field": field})
 
 
 @router.get("")
 def groups_page(request: Request, viewer: CurrentAdmin, db: DbDep) -> HTMLResponse:
-    context = {"groups": groups.list_groups(db), **view.looks()}
+    context = {"groups": groups.list_groups(db), "network_short": network_short(), **view.looks()}
     return render(
         request, "admin/groups.html", context, viewer=viewer, fragment="admin/_groups.html"
     )
@@ -52,12 +76,29 @@ def groups_page(request: Request, viewer: CurrentAdmin, db: DbDep) -> HTMLRespon
 
 # Create ----------------------------------------------------------------------------------------
 
-NEW = {"name": "", "description": "", "placement": "binpack", "is_active": "true"}
+NEW = {
+    "name": "",
+    "description": "",
+    "placement": "binpack",
+    "is_active": "true",
+    "network_mode": "outbound",
+    "network_allow": "",
+}
+
+
+def _form_context(form: dict[str, str], *, editing: bool) -> dict[str, Any]:
+    return {
+        "form": form,
+        "back": BACK,
+        "editing": editing,
+        "network_labels": network_labels(),
+        "max_allow": MAX_ALLOW,
+    }
 
 
 @router.get("/new")
 def new_group(request: Request, viewer: CurrentAdmin) -> Response:
-    context = {"form": NEW, "back": BACK, "editing": False}
+    context = _form_context(NEW, editing=False)
     return view.dialog(request, viewer, "admin/_group_form.html", context)
 
 
@@ -70,12 +111,16 @@ def create_group(
     description: Text = "",
     placement: Text = "binpack",
     is_active: Annotated[bool, Form()] = False,
+    network_mode: Text = "outbound",
+    network_allow: Lines = "",
 ) -> Response:
     form = {
         "name": name,
         "description": description,
         "placement": placement,
         "is_active": "true" if is_active else "",
+        "network_mode": network_mode,
+        "network_allow": network_allow,
     }
     try:
         try:
@@ -84,12 +129,14 @@ def create_group(
                 description=description,
                 placement=placement,
                 is_active=is_active,
+                network_mode=network_mode,
+                network_allow=_entries(network_allow),
             )
         except ValidationError as exc:
             raise _invalid(exc) from exc
         group = groups.create_group(db, actor=viewer.user, spec=spec)
     except ShipyardError as exc:
-        context = {"form": form, "back": BACK, "editing": False}
+        context = _form_context(form, editing=False)
         return view.refused(request, viewer, "admin/_group_form.html", context, exc)
     message = _("Resource group %(name)s created.") % {"name": group.name}
     return view.done(request, message=message, back=BACK)
@@ -105,8 +152,10 @@ def _edit_context(db: Session, name: str, form: dict[str, str] | None = None) ->
         "description": group.description,
         "placement": group.placement.value,
         "is_active": "true" if group.is_active else "",
+        "network_mode": group.network_mode.value,
+        "network_allow": "\n".join(group.network_allow),
     }
-    return {"form": shown, "group": group, "back": BACK, "editing": True, "default": DEFAULT_GROUP}
+    return {**_form_context(shown, editing=True), "group": group, "default": DEFAULT_GROUP}
 
 
 @router.get("/{name}/edit")
@@ -123,12 +172,16 @@ def edit(
     description: Text = "",
     placement: Text = "binpack",
     is_active: Annotated[bool, Form()] = False,
+    network_mode: Text = "outbound",
+    network_allow: Lines = "",
 ) -> Response:
     form = {
         "name": name,
         "description": description,
         "placement": placement,
         "is_active": "true" if is_active else "",
+        "network_mode": network_mode,
+        "network_allow": network_allow,
     }
     try:
         try:
@@ -136,6 +189,8 @@ def edit(
                 description=description,
                 placement=placement,
                 is_active=is_active,
+                network_mode=network_mode,
+                network_allow=_entries(network_allow),
             )
         except ValidationError as exc:
             raise _invalid(exc) from exc
