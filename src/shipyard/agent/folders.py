@@ -377,10 +377,10 @@ def _downgrade(
 ) -> Mount | None:
     """The session's mount at `access`, or None when it had to be taken away."""
     lower = replace(mount, access=access)
-    if access == "ro" and _read_only_inside(sandbox_pid, mount.name):
+    target = session_root / MOUNTS / mount.name
+    if access == "ro" and _answers(target) and _read_only_inside(sandbox_pid, mount.name):
         log.info("session %s: folder %s is read-only now", session_root.name, mount.name)
         return lower
-    target = session_root / MOUNTS / mount.name
     old = mounts_under(session_root / MOUNTS, only=target)
     try:
         _mount(session_root, lower, uid=ids[0], gid=ids[1], tools=_tools())
@@ -397,6 +397,16 @@ def _downgrade(
         access,
     )
     return lower
+
+
+def _answers(target: Path) -> bool:
+    """Whether the mount at `target` still serves: not when its connection was aborted
+    (shipyard.agent.quota does, to stop writes at once); it is then mounted anew."""
+    try:
+        os.statvfs(target)
+    except OSError:
+        return False
+    return True
 
 
 def _read_only_inside(sandbox_pid: int | None, name: str) -> bool:

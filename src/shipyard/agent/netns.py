@@ -11,7 +11,6 @@ import json
 import os
 import select
 import subprocess
-import time
 from typing import Any, NamedTuple
 
 TAP = "tap0"
@@ -42,26 +41,15 @@ def read_child_pid(info_fd: int, *, timeout: float = SETUP_TIMEOUT) -> int:
     return int(pid)
 
 
-def wait_blocked(pid: int, *, fd: int, timeout: float = SETUP_TIMEOUT) -> None:
-    """Wait until the sandbox `pid` reads its --block-fd `fd`: it has set up its namespaces
-    (bwrap configures the loopback device itself, and must not race with us)."""
-    waiting = f"0 {hex(fd)} "
-    deadline = time.monotonic() + timeout
-    path = f"/proc/{pid}/syscall"
-    while True:
-        try:
-            with open(path, encoding="ascii") as syscall:
-                if syscall.read().startswith(waiting):
-                    return
-        except OSError:
-            raise SetupFailed("the sandbox ended while it was being set up") from None
-        if time.monotonic() > deadline:
-            raise SetupFailed("the sandbox did not get ready in time")
-        time.sleep(0.0002)
-
-
 def connect(pid: int, setup: dict[str, Any]) -> Uplink:
-    """Give the namespace of `pid` its user-mode network and rules (see `disconnect`)."""
+    """Give the network namespace of `pid` (new and bare: not ours) slirp4netns and the
+    rules; returns once both are in place. On failure nothing is left running.
+
+    slirp4netns --configure also brings up the loopback device. The rules go in while
+    slirp4netns starts: they hold before its device carries anything.
+    """
+    if os.readlink(f"/proc/{pid}/ns/net") == os.readlink("/proc/self/ns/net"):
+        raise SetupFailed("the sandbox shares the supervisor's network namespace")
     tools = setup["tools"]
     ready_r, ready_w = os.pipe()
     exit_r, exit_w = os.pipe()
@@ -85,14 +73,18 @@ def connect(pid: int, setup: dict[str, Any]) -> Uplink:
             pass_fds=(ready_w, exit_r),
             start_new_session=True,
         )
+    except BaseException:
+        os.close(ready_r)
+        os.close(exit_w)
+        raise
     finally:
         os.close(ready_w)
         os.close(exit_r)
     uplink = Uplink(process=slirp, exit_fd=exit_w)
     try:
-        _install_rules(pid, setup)  # meanwhile slirp4netns starts: the rules hold before its
-        ready, _, _ = select.select([ready_r], [], [], SETUP_TIMEOUT)  # ready, and the command
-        if not ready or os.read(ready_r, 1) != b"1":  # runs only once both are done
+        _install_rules(pid, setup)
+        ready, _, _ = select.select([ready_r], [], [], SETUP_TIMEOUT)
+        if not ready or os.read(ready_r, 1) != b"1":
             raise SetupFailed(f"slirp4netns did not start: {_stderr(slirp)}")
     except BaseException:
         disconnect(uplink)

@@ -102,7 +102,7 @@ def plan(
 ) -> dict[str, Any] | None:
     """What the supervisor does to the namespace (None: nothing, loopback alone).
 
-    `tools` maps "slirp4netns", "nft" and "nsenter" to their paths (None: missing).
+    `tools` maps "slirp4netns", "nft", "nsenter" and "unshare" to their paths (None: missing).
     Raises NetworkSetupError when a tool "outbound" needs is missing.
     """
     if mode == "none":

@@ -85,7 +85,9 @@ def bwrap_argv(
     if uid is None:
         argv.append("--unshare-user")
         argv += [flag for flag in ("--disable-userns",) if flag in features]
-    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net"]
+    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    if spec.network == "none":
+        argv.append("--unshare-net")  # else the caller starts bwrap in a new one (see netns)
     argv += ["--die-with-parent", "--hostname", hostname(spec)]
     argv += [flag for flag in ("--unshare-cgroup-try",) if flag in features]
     if spec.kind == "batch":

@@ -74,12 +74,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class Gate(NamedTuple):
-    """Where the sandbox waits before its command runs: bwrap's --info-fd (read end),
-    --block-fd (our write end, and its number in the sandbox)."""
+    """Where the sandbox waits before its command runs: bwrap's --info-fd (read end) and
+    --block-fd (our write end)."""
 
     info: int
     release: int
-    block_fd: int
 
 
 class Supervisor:
@@ -176,14 +175,15 @@ class Supervisor:
         child = self._popen(
             argv, env={}, stdin=stdin, stdout=stdout, tty=tty, fds={**fds, "env": env_fd}
         )
-        self.gate = Gate(info=info_r, release=block_w, block_fd=block_r)
+        self.gate = Gate(info=info_r, release=block_w)
         return child
 
     def _let_go(self) -> None:
-        """Once the sandbox waits at its gate: set up its network, then let the command run.
+        """Set up the sandbox's network, then let its command run.
 
-        The sandbox sets up its own namespaces first (its loopback device among them): the
-        network is touched only once it waits, never concurrently.
+        With outbound networking bwrap was started in a new, bare network namespace (see
+        ProcessRuntime._plan): slirp4netns and the rules go in while bwrap sets up its
+        mounts, and the command waits at bwrap's --block-fd until both are done.
         """
         gate, self.gate = self.gate, None
         if gate is None:
@@ -191,7 +191,6 @@ class Supervisor:
         try:
             pid = netns.read_child_pid(gate.info)
             _write_pid(self.session.sandbox_pid_file, pid)
-            netns.wait_blocked(pid, fd=gate.block_fd)
             if self.launch.network is not None:
                 self.uplink = netns.connect(pid, self.launch.network)
             os.write(gate.release, b"1")

@@ -60,7 +60,7 @@ _POLL = 0.005
 #: uids a spec may ask for: above every system and ordinary login account
 DEFAULT_UID_RANGE = (100000, 2**31 - 2)
 DEFAULT_SCRATCH = 1024 * 1024 * 1024
-NETWORK_TOOLS = ("slirp4netns", "nft", "nsenter")
+NETWORK_TOOLS = ("slirp4netns", "nft", "nsenter", "unshare")
 
 
 class ProcessRuntime(Runtime):
@@ -149,6 +149,8 @@ class ProcessRuntime(Runtime):
             warnings.append("setpriv (util-linux) is not installed: sessions are refused")
         elif self._seccomp_problem:
             warnings.append(f"{self._seccomp_problem}: sessions are refused")
+        if self._bwrap and self._uid is not None and shutil.which("bindfs") is None:
+            warnings.append("bindfs is not installed: sessions with folders are refused")
         missing = [name for name, path in self._net_tools.items() if path is None]
         if self._bwrap and missing:
             warnings.append(
@@ -330,6 +332,10 @@ class ProcessRuntime(Runtime):
                 net = network.plan(spec.network, allow=spec.network_allow, tools=self._net_tools)
             except network.NetworkSetupError as error:
                 raise SessionStartError(str(error)) from None
+            if net is not None:  # bwrap starts in a network namespace of its own, bare
+                prefix = [net["tools"]["unshare"], "--net", "--"]
+                argv = [*prefix, *argv]
+                slots = {name: index + len(prefix) for name, index in slots.items()}
         else:
             argv = list(spec.command)
         return Launch(
@@ -455,6 +461,8 @@ class ProcessRuntime(Runtime):
         cgroup_set = self._cgroups_of(session)
         if cgroup_set is not None:
             cgroup_set.kill()
+        folders.unmount_all(session.root)  # nobody is left to use them
+        home.unmount(session.home)
         lost = exit_to_json(
             session_id=session.session_id,
             exit_code=UNKNOWN_EXIT,
