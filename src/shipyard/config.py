@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     session_uid_count: int = Field(default=1_000_000, ge=1, le=2**24)
     # Each session's /home/work: a tmpfs of this size, counted against its memory.
     session_scratch_mb: int = Field(default=1024, ge=16)
+    # Free space agents keep on each disk holding a folder that sessions write to: below it
+    # those folders go read-only (unset: the smaller of 2 GiB and 5 % of the disk).
+    session_disk_reserve_mb: int | None = Field(default=None, ge=0)
     # Without bubblewrap, sessions are refused unless this is set (they would see the host).
     allow_unsandboxed_sessions: bool = False
 

@@ -147,8 +147,11 @@ def ok(reply: httpx.Response) -> Any:
 def targets(up: Up, api: httpx.Client) -> list[str]:
     """Everything on the manager's side: the manager (and /metrics) on every host address
     and through slirp's gateway, the agent's API, and PostgreSQL when the suite has one."""
-    agents = ok(api.get("/admin/agents"))
-    agent = urlsplit(agents["data"][0]["addr"] if "data" in agents else agents[0]["addr"])
+    def registered() -> list[dict[str, Any]]:
+        agents = ok(api.get("/admin/agents"))
+        return list(agents["data"] if isinstance(agents, dict) else agents)
+
+    agent = urlsplit(wait_for(registered, what="the embedded agent to register")[0]["addr"])
     found = [f"127.0.0.1:{up.port}", f"10.0.2.2:{up.port}", f"127.0.0.1:{agent.port}"]
     found += [f"{a}:{up.port}" for a in network.host_addresses() if not a.startswith("127.")]
     database = os.environ.get("SHIPYARD_TEST_DATABASE_URL", "")

@@ -173,3 +173,33 @@ def test_the_cli_is_refused_the_same_way(
         assert result.exit_code == 1, result.output
         assert "Only a superadmin may" in " ".join(result.output.split())
     assert facts(database, boss) == before
+
+
+@pytest.mark.parametrize("target_role", TARGETS.values(), ids=TARGETS.keys())
+def test_a_plain_admin_changes_no_other_administrators_projects(
+    client: TestClient,
+    factory: Factory,
+    database: Database,
+    plain_admin: dict[str, str],
+    target_role: Role,
+) -> None:
+    """Through the project's member list too, not only the user's own page."""
+    target = factory.user(role=target_role)
+    joined, other = factory.project(), factory.project()
+    member_of = client.post(
+        f"/api/v1/admin/projects/{joined.name}/members",
+        json={"email": target.email, "role": "member"},
+        headers=bearer(client, factory.user(role=Role.SUPERADMIN)),
+    )
+    assert member_of.status_code == 201, member_of.text
+    before = facts(database, target)
+    base = "/api/v1/admin/projects"
+    attempts = [
+        client.post(f"{base}/{other.name}/members", json={"email": target.email, "role": "member"},
+                    headers=plain_admin),
+        client.patch(f"{base}/{joined.name}/members/{target.email}", json={"role": "owner"},
+                     headers=plain_admin),
+        client.delete(f"{base}/{joined.name}/members/{target.email}", headers=plain_admin),
+    ]  # fmt: skip
+    assert [answer.status_code for answer in attempts] == [403, 403, 403]
+    assert facts(database, target) == before

@@ -16,7 +16,7 @@ import os
 import secrets
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +28,7 @@ from shipyard import __version__
 from shipyard.agent import gpu as gpus
 from shipyard.agent import metrics
 from shipyard.agent.client import LONG_POLL, ManagerClient, ManagerError
+from shipyard.agent.quota import QuotaWatcher
 from shipyard.agent.runtime.base import Mount, Runtime, SessionSpec, SessionStatus
 from shipyard.agent.sandbox import SYSTEM_DIRS
 from shipyard.agents import signing
@@ -39,6 +40,8 @@ RETRY = 2.0
 EXIT_POLL = 0.25  # seconds between looks for ended sessions
 KEEP_EXITED = timedelta(hours=24)  # exited sessions keep their logs on the node this long
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
+#: a session's folders as the manager grants them, and their limits (name, bytes)
+_Granted = tuple[tuple[Mount, ...], tuple[tuple[str, int], ...]]
 
 
 @dataclass
@@ -51,6 +54,8 @@ class AgentConfig:
     reserve_mem: int = 0
     agent_id: str = ""
     resource_group: str | None = None  # when given, the token must admit to this group
+    #: free bytes kept on each disk holding a writable folder (None: min(2 GiB, 5 %))
+    disk_reserve: int | None = None
 
 
 class AgentConfigError(Exception):
@@ -86,7 +91,8 @@ class AgentDaemon:
         self.version = -1
         self.registered = asyncio.Event()
         self._failed: dict[str, SessionStatus] = {}  # starts the runtime refused outright
-        self._mounts: dict[str, tuple[Mount, ...]] = {}  # what each session was last told
+        self._mounts: dict[str, _Granted] = {}  # what each session was last told
+        self.quota = QuotaWatcher(runtime, reserve=config.disk_reserve)
         self._report_now = asyncio.Event()
         self._reconcile_lock = asyncio.Lock()
 
@@ -96,6 +102,7 @@ class AgentDaemon:
             await self._register()
             await asyncio.gather(self._heartbeats(), self._watch(), self._watch_exits())
         finally:
+            await run_in_threadpool(self.quota.stop)
             await self.client.close()
 
     def registration(self) -> dict[str, Any]:
@@ -194,38 +201,48 @@ class AgentDaemon:
                 status = known.get(session_id)
                 if status is None and session_id not in self._failed:
                     spec = self._spec(desired, known)
-                    await run_in_threadpool(self._start, spec)
-                    self._mounts[session_id] = spec.mounts
+                    await run_in_threadpool(self._start, spec, _limits(desired))
+                    self._mounts[session_id] = _granted(desired)
                 elif status is not None and status.running:
-                    await self._follow_mounts(session_id, _mounts(desired))
+                    await self._follow_mounts(session_id, _granted(desired))
+                elif status is not None:
+                    await run_in_threadpool(self.quota.forget, session_id)
             for session_id, status in known.items():
                 if session_id not in wanted:
+                    await run_in_threadpool(self.quota.forget, session_id)
                     await self._retire(status)
             self._mounts = {k: v for k, v in self._mounts.items() if k in wanted}
         self._report_now.set()
 
-    async def _follow_mounts(self, session_id: str, mounts: tuple[Mount, ...]) -> None:
-        """A running session loses the folders, or the access, the manager no longer grants.
+    async def _follow_mounts(self, session_id: str, granted: _Granted) -> None:
+        """A running session loses the folders, or the access, the manager no longer grants;
+        its folders' limits are held from now on (shipyard.agent.quota).
 
         Asked of the runtime only when the wanted mounts changed since it was last asked
         (every running session once after an agent restart: the runtime knows what it has).
         """
-        if self._mounts.get(session_id) == mounts:
+        if self._mounts.get(session_id) == granted:
             return
+        mounts, limits = granted
         try:
-            await run_in_threadpool(self.runtime.update_mounts, session_id, mounts)
+            await run_in_threadpool(self.quota.update_mounts, session_id, mounts, dict(limits))
         except Exception:  # retried at the next desired state; the others go on
             log.exception("session %s: its folders could not be brought in line", session_id)
             return
-        self._mounts[session_id] = mounts
+        self._mounts[session_id] = granted
 
-    def _start(self, spec: SessionSpec) -> None:
-        """Start one session; a refusal is reported to the manager as a failed session."""
+    def _start(self, spec: SessionSpec, limits: dict[str, int]) -> None:
+        """Start one session; a refusal is reported to the manager as a failed session.
+
+        Folders over their limit, or on a disk under the reserve, start read-only.
+        """
         if spec.gpus:
             self._remember_gpus(spec.session_id, spec.gpus)
         try:
-            self.runtime.start(spec)
+            mounts = self.quota.prepare(spec.session_id, spec.mounts, limits)
+            self.runtime.start(replace(spec, mounts=mounts))
         except Exception as exc:  # reported, never retried: the spec itself cannot run here
+            self.quota.forget(spec.session_id)
             log.warning("session %s failed to start: %s", spec.session_id, exc)
             now = utcnow()
             self._failed[spec.session_id] = SessionStatus(
@@ -317,6 +334,15 @@ def environment_dirs(desired: DesiredSession) -> tuple[str, ...]:
 
 def _mounts(desired: DesiredSession) -> tuple[Mount, ...]:
     return tuple(Mount(source=Path(m.source), name=m.name, access=m.access) for m in desired.mounts)
+
+
+def _limits(desired: DesiredSession) -> dict[str, int]:
+    """The folders' size limits by name (bytes; folders without one left out)."""
+    return {m.name: m.limit for m in desired.mounts if m.limit is not None}
+
+
+def _granted(desired: DesiredSession) -> _Granted:
+    return _mounts(desired), tuple(sorted(_limits(desired).items()))
 
 
 def _path(prefix: str) -> str:

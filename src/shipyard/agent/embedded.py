@@ -61,6 +61,10 @@ def make_runtime(settings: Settings) -> Runtime:
     )
 
 
+def _megabytes(count: int | None) -> int | None:
+    return None if count is None else count * 2**20
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -81,6 +85,7 @@ class EmbeddedAgent:
             token=agent_token(settings, database),
             data_dir=settings.data_dir / "agent",
             advertise_url=f"http://127.0.0.1:{port}",
+            disk_reserve=_megabytes(settings.session_disk_reserve_mb),
         )
         self.port = port
         self._thread: threading.Thread | None = None

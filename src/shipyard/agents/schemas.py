@@ -74,11 +74,14 @@ class DesiredMount(BaseModel):
 
     `access` is what the session may do there now: "ro" read; "rw" also create, write,
     replace and rename; "full" also delete. A running session follows a lower one at once.
+    `limit` is the folder's size limit in bytes (None: none), which the agent holds for
+    what sessions write (shipyard.agent.quota).
     """
 
     source: str
     name: str
     access: Literal["ro", "rw", "full"]
+    limit: int | None = None
 
 
 class DesiredSession(BaseModel):

@@ -41,6 +41,14 @@ def agent(
         bool,
         typer.Option("--allow-unsandboxed", help="run sessions without bubblewrap (unsafe)"),
     ] = False,
+    disk_reserve_mb: Annotated[
+        int | None,
+        typer.Option(
+            "--disk-reserve-mb",
+            min=0,
+            help="free MiB kept on disks holding writable folders (default: 2 GiB or 5 %)",
+        ),
+    ] = None,
 ) -> None:
     """Register with the manager and run the sessions it assigns to this node."""
     from shipyard.agent.daemon import (  # noqa: PLC0415 - agent modules load only here
@@ -65,6 +73,7 @@ def agent(
         advertise_url=advertise or f"http://{host}:{port_text}",
         mock_gpus=mock_gpus,
         resource_group=resource_group,
+        disk_reserve=None if disk_reserve_mb is None else disk_reserve_mb * 2**20,
     )
     daemon = AgentDaemon(config, runtime)
     console.print(f"agent {daemon.agent_id} -> {manager} (state in {state})")

@@ -19,6 +19,7 @@ from shipyard.i18n import _
 from shipyard.projects.admin_schemas import MemberPublic
 from shipyard.projects.models import DEFAULT_PROJECT, MemberRole, Project, ProjectMember
 from shipyard.storage import mounts
+from shipyard.users.admin_rules import check_may_manage
 from shipyard.users.models import User
 from shipyard.users.service import normalise_email
 
@@ -101,6 +102,7 @@ def add_member(
             _("No active user has the email %(email)s.") % {"email": address[:254] or "—"},
             details={"field": "email"},
         )
+    check_may_manage(admin, user)
     if db.get(ProjectMember, (project.id, user.id)) is not None:
         raise Conflict(
             _("%(email)s is already a member of %(project)s.")
@@ -117,6 +119,7 @@ def change_role(
     db: Session, *, admin: User, project: Project, user_ref: str, role: MemberRole
 ) -> Member:
     membership, user = _membership(db, project, user_ref)
+    check_may_manage(admin, user)
     if membership.role is not role:
         details = {"from": membership.role.value, "to": role.value}
         membership.role = role
@@ -129,6 +132,7 @@ def remove_member(db: Session, *, admin: User, project: Project, user_ref: str) 
     """Remove a member; never from the default project. Their running sessions keep running
     but lose the project's folders at once."""
     membership, user = _membership(db, project, user_ref)
+    check_may_manage(admin, user)
     if project.name == DEFAULT_PROJECT:
         raise Conflict(
             _("Every user belongs to the default project; nobody can be removed from it.")

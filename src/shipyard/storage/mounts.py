@@ -32,6 +32,7 @@ from shipyard.storage import access as acl
 from shipyard.storage import hosts
 from shipyard.storage.access import Access, Action, Level, Via
 from shipyard.storage.models import Folder, FolderPermission, Perm
+from shipyard.storage.service import size_limits
 from shipyard.users.models import User
 
 MAX_MOUNTS = 32
@@ -159,11 +160,13 @@ LIVE = (SessionStatus.SCHEDULED, SessionStatus.PREPARING, SessionStatus.RUNNING)
 
 @dataclass(frozen=True)
 class GrantedMount:
-    """One folder of a session as its agent binds it now."""
+    """One folder of a session as its agent binds it now, and its size limit (bytes, as
+    uploads are held to it; None: none), which the agent holds for what sessions write."""
 
     source: str
     name: str
     access: SessionAccess
+    limit: int | None = None
 
 
 def session_access(level: Level) -> SessionAccess | None:
@@ -178,36 +181,48 @@ def session_access(level: Level) -> SessionAccess | None:
 def granted_now(
     db: Session, sessions: Sequence[ComputeSession]
 ) -> dict[uuid.UUID, list[GrantedMount]]:
-    """Each session's mounts as its owner may use them now (4 statements at most).
+    """Each session's mounts as its owner may use them now, with each folder's size limit
+    (10 statements at most, however many sessions).
 
     A folder the owner can no longer reach is left out; one they may do less in comes with
     that access. Never more than the session was created with (a read-only mount stays
     read-only); running sessions are not widened anyway (the agent keeps what they have).
     """
     pairs = {(s.owner_id, uuid.UUID(e["folder_id"])) for s in sessions for e in s.mounts}
-    levels = _levels(db, pairs) if pairs else {}
+    folders = _folders(db, {folder_id for _user_id, folder_id in pairs})
+    levels = _levels(db, pairs, folders) if pairs else {}
+    limits = size_limits(db, list(folders.values())) if folders else {}
     found: dict[uuid.UUID, list[GrantedMount]] = {}
     for session in sessions:
         found[session.id] = []
         for entry in session.mounts:
-            level = levels.get((session.owner_id, uuid.UUID(entry["folder_id"])))
+            folder_id = uuid.UUID(entry["folder_id"])
+            level = levels.get((session.owner_id, folder_id))
             access = session_access(level) if level is not None else None
             if access is not None:
-                access = "ro" if entry["read_only"] else access
                 found[session.id].append(
-                    GrantedMount(source=entry["source"], name=entry["name"], access=access)
+                    GrantedMount(
+                        source=entry["source"],
+                        name=entry["name"],
+                        access="ro" if entry["read_only"] else access,
+                        limit=limits.get(folder_id),
+                    )
                 )
     return found
+
+
+def _folders(db: Session, folder_ids: set[uuid.UUID]) -> dict[uuid.UUID, Folder]:
+    if not folder_ids:
+        return {}
+    return {f.id: f for f in db.scalars(select(Folder).where(Folder.id.in_(folder_ids)))}
 
 
 Pair = tuple[uuid.UUID, uuid.UUID]  # (user id, folder id)
 
 
-def _levels(db: Session, pairs: set[Pair]) -> dict[Pair, Level]:
+def _levels(db: Session, pairs: set[Pair], folders: dict[uuid.UUID, Folder]) -> dict[Pair, Level]:
     """The level each (user, folder) pair has now, as `access.access_to` rules it."""
     user_ids = {user_id for user_id, _folder_id in pairs}
-    folder_ids = {folder_id for _user_id, folder_id in pairs}
-    folders = {f.id: f for f in db.scalars(select(Folder).where(Folder.id.in_(folder_ids)))}
     users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(user_ids)))}
     grants = _grants(db, folder_ids=set(folders), user_ids=user_ids)
     project_ids = {f.owner_project_id for f in folders.values() if f.owner_project_id}

@@ -225,4 +225,6 @@ def _spec(
 
 def _mount(mount: GrantedMount) -> DesiredMount:
     """A folder as the owner may use it now (left out once they may not at all)."""
-    return DesiredMount(source=mount.source, name=mount.name, access=mount.access)
+    return DesiredMount(
+        source=mount.source, name=mount.name, access=mount.access, limit=mount.limit
+    )
