@@ -147,6 +147,7 @@ def ok(reply: httpx.Response) -> Any:
 def targets(up: Up, api: httpx.Client) -> list[str]:
     """Everything on the manager's side: the manager (and /metrics) on every host address
     and through slirp's gateway, the agent's API, and PostgreSQL when the suite has one."""
+
     def registered() -> list[dict[str, Any]]:
         agents = ok(api.get("/admin/agents"))
         return list(agents["data"] if isinstance(agents, dict) else agents)

@@ -239,11 +239,17 @@ def test_the_agent_is_told_where_each_folder_lives_and_how_to_bind_it(
 
     assert [s["session_id"] for s in state["sessions"]] == [created["id"]]
     assert state["sessions"][0]["mounts"] == [
-        {"source": str(hosts.agent_directory(settings, data)), "name": "data", "access": "full"},
+        {
+            "source": str(hosts.agent_directory(settings, data)),
+            "name": "data",
+            "access": "full",
+            "limit": None,
+        },
         {
             "source": str(hosts.agent_directory(settings, reference)),
             "name": shared_name,
             "access": "ro",
+            "limit": None,
         },
     ]
     assert shared_name != "data"

@@ -102,7 +102,7 @@ class AgentDaemon:
             await self._register()
             await asyncio.gather(self._heartbeats(), self._watch(), self._watch_exits())
         finally:
-            await run_in_threadpool(self.quota.stop)
+            self.quota.stop()  # at most one poll interval: its thread looks every 50 ms
             await self.client.close()
 
     def registration(self) -> dict[str, Any]:

@@ -146,7 +146,8 @@ def _mount(session_root: Path, mount: Mount, *, uid: int, gid: int, tools: dict[
     """Mount one folder, over what is mounted there already (`_downgrade`); its mountpoint."""
     owner = _storage_owner(mount)
     target = session_root / MOUNTS / mount.name
-    target.mkdir(mode=0o755, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # no stat: an aborted mount there fails it
+        target.mkdir(mode=0o755)
     jail = session_root / JAILS / mount.name
     try:
         _build_jail(jail, mount)

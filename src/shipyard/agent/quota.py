@@ -2,8 +2,8 @@
 
 The manager refuses uploads past a folder's limit, but sessions write into their folders
 directly, through their bindfs mounts (shipyard.agent.folders). So the agent measures: one
-watcher per agent, a thread, follows every folder that a session here has writable (`rw` or
-`full`) with a limit: a walk first, then inotify on every directory, each change costing one
+watcher per agent, a thread, follows every folder that a running session here has writable
+(`rw` or `full`): a walk first, then inotify on every directory, each change costing one
 lstat (shipyard.agent.usage). Once a folder's bytes on disk pass its limit, every session
 here that has it writable gets it read-only: its FUSE connection is aborted at once (writes
 fail from then on), then `Runtime.update_mounts` mounts it anew read-only (reads work again
@@ -11,15 +11,11 @@ a few tens of milliseconds later). Writable folders on a filesystem whose free s
 under the reserve go read-only the same way, so no session fills the disk that holds the
 database: free space is looked at after every batch of events and every `POLL` seconds.
 
-What gets written between the limit and the abort is the margin: a few MiB for writes at
+What gets written between the limit and the abort is the margin: about 1 MiB for writes at
 ~700 MB/s through bindfs (tests/agent/test_folder_limits.py prints what it measured). A
 session that starts with a folder over its limit, or on a disk under the reserve, gets it
 read-only from the start. A folder back under its limit is not given back to running
 sessions: the next session has it writable again.
-
-Only sessions this watcher started (and lowered since) are known exactly; for sessions an
-agent re-adopts after a restart the abort is skipped (a folder such a session already has
-read-only must keep working) and `update_mounts` alone lowers them.
 """
 
 from __future__ import annotations
@@ -54,12 +50,11 @@ WRITABLE = ("rw", "full")
 
 @dataclass
 class _Session:
-    """A session as the watcher follows it: its folders (what it has, when `exact`), their
-    limits by name, and the folders lowered here."""
+    """A session as the watcher follows it: its folders (as granted, never more than it
+    started with), their limits by name, and the folders lowered here."""
 
     mounts: tuple[Mount, ...]
     limits: dict[str, int]
-    exact: bool
     lowered: set[str] = field(default_factory=set)
 
     def writable(self) -> list[Mount]:
@@ -108,7 +103,7 @@ class QuotaWatcher:
         """Follow a session about to start; the folders it starts with: read-only where
         the folder is over its limit or its disk under the reserve. Waits for the first
         walk of its limited folders (at most PREPARE_TIMEOUT seconds)."""
-        session = _Session(mounts=tuple(mounts), limits=dict(limits), exact=True)
+        session = _Session(mounts=tuple(mounts), limits=dict(limits))
         sources = {str(m.source) for m in session.writable() if m.name in session.limits}
         with self._changed:
             self._sessions[session_id] = session
@@ -140,11 +135,7 @@ class QuotaWatcher:
                 session = self._follow(session_id, tuple(mounts), dict(limits))
                 clamped = session.clamped()
                 self._run_thread()
-            try:
-                self.runtime.update_mounts(session_id, clamped)
-            except BaseException:
-                session.exact = False  # what it has now is not known
-                raise
+            self.runtime.update_mounts(session_id, clamped)
 
     def forget(self, session_id: str) -> None:
         """The session has ended, or is no longer wanted here (returns once no lowering of
@@ -167,12 +158,12 @@ class QuotaWatcher:
         self, session_id: str, mounts: tuple[Mount, ...], limits: dict[str, int]
     ) -> _Session:
         old = self._sessions.get(session_id)
-        if old is None:  # started before this agent did: what it has is not known
-            session = _Session(mounts=mounts, limits=limits, exact=False)
+        if old is None:  # started before this agent did: taken as the manager says
+            session = _Session(mounts=mounts, limits=limits)
         else:
-            have = _lowered_to(old.mounts, mounts) if old.exact else mounts
+            have = _lowered_to(old.mounts, mounts)
             kept = old.lowered & {m.name for m in have}
-            session = _Session(mounts=have, limits=limits, exact=old.exact, lowered=kept)
+            session = _Session(mounts=have, limits=limits, lowered=kept)
         self._sessions[session_id] = session
         return session
 
@@ -275,17 +266,22 @@ class QuotaWatcher:
             self._lower(due)
 
     def _lower(self, due: dict[str, dict[str, str]]) -> None:
-        """Stop writes in each session's folders at once, then mount them read-only."""
+        """Stop writes in each session's folders at once, then mount them read-only.
+
+        Only folders a session still has writable now: the round's view may be older than
+        a start (`prepare`) or a change the manager asked for.
+        """
         with self._apply:
             with self._changed:
-                sessions = {sid: self._sessions.get(sid) for sid in due}
+                live = {sid: self._sessions.get(sid) for sid in due}
+                due = {sid: _still(live[sid], reasons) for sid, reasons in due.items()}
             for session_id, reasons in due.items():
-                session = sessions[session_id]
-                if session is not None and session.exact:
+                session = live[session_id]
+                if session is not None and reasons:
                     _stop_writes(session_id, reasons)
             for session_id, reasons in due.items():
-                session = sessions[session_id]
-                if session is not None:
+                session = live[session_id]
+                if session is not None and reasons:
                     self._lower_one(session_id, session, reasons)
 
     def _lower_one(self, session_id: str, session: _Session, reasons: dict[str, str]) -> None:
@@ -345,8 +341,9 @@ class _Measured:
             self.trees[source] = FolderUsage(Path(source), watches=self.watches)
         except Unwatchable as problem:
             self._give_up(source, problem)
-        except OSError as error:
+        except OSError as error:  # gone, say: nothing to hold (its session cannot start)
             log.warning("folder %s cannot be measured: %s", source, error.strerror)
+            self.walked[source] = (0, time.monotonic())
 
     def _give_up(self, source: str, problem: Unwatchable) -> None:
         """Walk the folder now and then instead: inotify cannot follow it."""
@@ -414,6 +411,14 @@ def _followed(sessions: dict[str, _Session]) -> dict[str, int | None]:
     return found
 
 
+def _still(session: _Session | None, reasons: dict[str, str]) -> dict[str, str]:
+    """The folders among `reasons` that the session has writable now."""
+    if session is None:
+        return {}
+    writable = {mount.name for mount in session.writable()}
+    return {name: why for name, why in reasons.items() if name in writable}
+
+
 def _lowered_to(have: tuple[Mount, ...], wanted: tuple[Mount, ...]) -> tuple[Mount, ...]:
     """What a session has after `update_mounts(wanted)`: nothing added, nothing raised."""
     by_name = {m.name: m for m in have}
@@ -428,28 +433,28 @@ def _lowered_to(have: tuple[Mount, ...], wanted: tuple[Mount, ...]) -> tuple[Mou
 
 
 def _stop_writes(session_id: str, names: Collection[str]) -> None:
-    """Abort the FUSE connections of the session's folders `names`: every access through
-    them fails at once (shipyard.agent.folders then mounts them anew)."""
-    labels = {f"{folders.FSNAME_PREFIX}{session_id}:{name}".encode() for name in names}
-    for mounted in _labelled(labels):
-        folders.abort(mounted)
+    """Abort the FUSE connections of the session's folders `names` that it has writable
+    (as its mounts.json says): every access through them fails at once, until
+    shipyard.agent.folders mounts them anew. One it has read-only already is left alone:
+    nothing would mount it anew."""
+    for mounted in _fuse_mounts({f"/{session_id}/{folders.MOUNTS}/{name}" for name in names}):
+        has = {mount.name: mount.access for mount in folders.applied(mounted.path.parent.parent)}
+        if has.get(mounted.path.name) in WRITABLE:
+            folders.abort(mounted)
 
 
-def _labelled(labels: set[bytes]) -> list[folders.Mounted]:
-    """The FUSE mounts whose source (bindfs's fsname) is one of `labels`."""
+def _fuse_mounts(ends: set[str]) -> list[folders.Mounted]:
+    """The FUSE mounts whose mount point ends with one of `ends` (a session's folders are
+    mounted at <state dir>/<session id>/mounts/<name>)."""
     found = []
     for line in Path("/proc/self/mountinfo").read_bytes().splitlines():
         fields = line.split()
-        separator = fields.index(b"-")
-        if fields[separator + 2] in labels:
+        fstype = fields[fields.index(b"-") + 1].decode()
+        point = os.fsdecode(fields[4])
+        if fstype.startswith("fuse") and any(point.endswith(end) for end in ends):
             major, minor = fields[2].split(b":")
             found.append(
-                folders.Mounted(
-                    path=Path(os.fsdecode(fields[4])),
-                    fstype=fields[separator + 1].decode(),
-                    major=int(major),
-                    minor=int(minor),
-                )
+                folders.Mounted(path=Path(point), fstype=fstype, major=int(major), minor=int(minor))
             )
     return found
 
