@@ -79,6 +79,7 @@ def test_create_with_limits_units_and_unlimited(
         idle_timeout=1800,
         max_folder_count=5,
         max_folder_size="100g",
+        max_session_scratch="2g",
         on_quota="queue",
     )
     assert body["slots"] == {"cpu": "8", "mem": str(32 * 2**30), "cuda.device": "inf"}
@@ -86,6 +87,7 @@ def test_create_with_limits_units_and_unlimited(
     assert body["max_pending_sessions"] is None
     assert (body["max_session_lifetime"], body["idle_timeout"]) == (8 * 3600, 1800)
     assert (body["max_folder_count"], body["max_folder_size"]) == (5, 100 * 2**30)
+    assert body["max_session_scratch"] == 2 * 2**30
     assert body["on_quota"] == "queue"
     assert body["is_default"] is False
     shown = client.get(f"{API}/gpu-users", headers=admin).json()
@@ -102,6 +104,10 @@ def test_create_with_limits_units_and_unlimited(
         ({"slots": {"cuda.device": "1.5"}}, "slots.cuda.device"),
         ({"max_concurrent_sessions": -2}, "max_concurrent_sessions"),
         ({"max_folder_size": "3 bananas"}, "max_folder_size"),
+        ({"max_session_scratch": "3 bananas"}, "max_session_scratch"),
+        ({"max_session_scratch": "15m"}, "max_session_scratch"),
+        ({"max_session_scratch": 2**20}, "max_session_scratch"),
+        ({"max_session_scratch": "unlimited"}, "max_session_scratch"),
         ({"max_session_lifetime": "soon"}, "max_session_lifetime"),
         ({"name": "bad name!"}, "name"),
         ({"name": "default"}, "name"),
@@ -161,6 +167,23 @@ def test_project_policies_refuse_user_only_limits(
     assert refused.json()["error"]["details"]["field"] == "max_concurrent_sessions"
     body = create(client, admin, name="p", kind="project", slots={"cpu": "16"}, max_folder_count=9)
     assert (body["slots"]["cpu"], body["max_folder_count"]) == ("16", 9)
+
+
+def test_scratch_size_defaults_to_the_site_and_takes_16m_up(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    made = create(client, admin, name="scratchy", kind="user")
+    assert made["max_session_scratch"] is None  # the site's session_scratch_mb
+    path = f"{API}/{made['id']}"
+    smallest = client.patch(path, json={"max_session_scratch": "16m"}, headers=admin).json()
+    assert smallest["max_session_scratch"] == 16 * 2**20
+    back = client.patch(path, json={"max_session_scratch": "default"}, headers=admin).json()
+    assert back["max_session_scratch"] is None
+    refused = client.post(
+        API, json={"name": "p", "kind": "project", "max_session_scratch": "1g"}, headers=admin
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["field"] == "max_session_scratch"
 
 
 def test_update_changes_only_the_given_slots(

@@ -64,15 +64,21 @@ def test_policies_from_create_to_delete(admin_cli: AdminCli) -> None:
     created = admin_cli.json(
         "policy", "create", "gpu-users", "--kind", "user",
         "--slot", "cpu=8", "--slot", "mem=32g", "--slot", "cuda.device=unlimited",
-        "--max-sessions", "3", "--max-lifetime", "8h",
+        "--max-sessions", "3", "--max-lifetime", "8h", "--max-scratch", "2g",
     )  # fmt: skip
     assert created["slots"] == {"cpu": "8", "mem": str(32 * 2**30), "cuda.device": "inf"}
     assert (created["max_concurrent_sessions"], created["max_session_lifetime"]) == (3, 28800)
+    assert created["max_session_scratch"] == 2 * 2**30
     shown = admin_cli.ok("policy", "show", "gpu-users")
     assert "cpu=8" in shown
     assert "cuda.device=∞" in shown
-    updated = admin_cli.json("policy", "update", "gpu-users", "--slot", "cpu=unlimited")
+    assert f"max scratch: {2 * 2**30} bytes" in shown
+    updated = admin_cli.json(
+        "policy", "update", "gpu-users", "--slot", "cpu=unlimited", "--max-scratch", "default"
+    )
     assert updated["slots"]["cpu"] == "inf"
+    assert updated["max_session_scratch"] is None
+    assert "max scratch: site default" in admin_cli.ok("policy", "show", "gpu-users")
     listed = admin_cli.json("policy", "list", "--kind", "user")
     assert "gpu-users" in {p["name"] for p in listed["data"]}
     assert "gpu-users" in admin_cli.ok("policy", "list")
@@ -91,6 +97,8 @@ def test_bad_policy_input_is_one_clear_line(admin_cli: AdminCli) -> None:
     assert "cpu needs a non-negative amount" in error
     assert "slot=amount" in admin_cli.fails("policy", "create", "x", "--slot", "cpu")
     assert "Unknown resource: tpu." in admin_cli.fails("policy", "create", "x", "--slot", "tpu=1")
+    small = admin_cli.fails("policy", "create", "x", "--max-scratch", "8m")
+    assert "Scratch space must be at least 16m." in small
 
 
 def test_projects_members_and_groups(admin_cli: AdminCli, factory: Factory) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -99,3 +100,20 @@ def test_the_migrated_schema_has_no_drift_from_the_models(database: Database) ->
     with database.engine.connect() as connection:
         drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert drift == []
+
+
+def test_the_session_isolation_revision_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'round.db'}"
+    database = Database(url)
+    migrate.upgrade(database.engine)
+    config = migrate.alembic_config(url)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    columns = {c["name"] for c in inspect(database.engine).get_columns("resource_policies")}
+    assert "max_session_scratch" not in columns
+    migrate.upgrade(database.engine)
+    columns = {c["name"] for c in inspect(database.engine).get_columns("resource_policies")}
+    assert migrate.is_current(database.engine)
+    assert "max_session_scratch" in columns
+    database.dispose()

@@ -26,6 +26,7 @@ EMPTY_USER_FORM = {
     "idle_timeout": "",
     "max_folder_count": "",
     "max_folder_size": "",
+    "max_session_scratch": "",
     "on_quota": "refuse",
 }
 
@@ -87,6 +88,7 @@ def test_create_a_user_policy_with_limited_and_unlimited_slots(
             "max_concurrent_sessions": "3",
             "max_session_lifetime": "8h",
             "max_folder_size": "100g",
+            "max_session_scratch": "512m",
             "on_quota": "queue",
         },
     )
@@ -98,11 +100,13 @@ def test_create_a_user_policy_with_limited_and_unlimited_slots(
     assert policy.limits.is_unlimited("cuda.device")
     assert (policy.max_concurrent_sessions, policy.max_pending_sessions) == (3, None)
     assert (policy.max_session_lifetime, policy.max_folder_size) == (8 * 3600, 100 * 2**30)
+    assert policy.max_session_scratch == 512 * 2**20
     assert policy.on_quota is OnQuota.QUEUE
     edit = client.get(f"{PAGE}/{policy.id}")
     assert 'value="32g"' in edit.text
     assert 'value="8h"' in edit.text
     assert 'value="100g"' in edit.text
+    assert 'value="512m"' in edit.text
 
 
 def test_every_wrong_field_is_marked_and_nothing_is_saved(
@@ -127,6 +131,30 @@ def test_every_wrong_field_is_marked_and_nothing_is_saved(
     assert refused.text.count('aria-invalid="true"') == 3
     assert 'value="lots"' in refused.text
     assert count(database) == before
+
+
+def test_scratch_space_is_the_site_default_when_empty_and_at_least_16m(
+    client: TestClient, admin: Account, database: Database
+) -> None:
+    form = client.get(f"{PAGE}/new", params={"kind": "user"})
+    assert 'name="max_session_scratch"' in form.text
+    assert 'placeholder="Site default"' in form.text
+    assert (
+        'name="max_session_scratch"'
+        not in client.get(f"{PAGE}/new", params={"kind": "project"}).text
+    )
+    refused = post(
+        client, f"{PAGE}/new", {**EMPTY_USER_FORM, "name": "tiny", "max_session_scratch": "8m"}
+    )
+    assert refused.status_code == 422
+    assert "Scratch space must be at least 16m." in text_of(refused)
+    assert refused.text.count('aria-invalid="true"') == 1
+    assert by_name(database, "tiny") is None
+    created = post(client, f"{PAGE}/new", {**EMPTY_USER_FORM, "name": "roomy"})
+    assert created.status_code == 303
+    policy = by_name(database, "roomy")
+    assert policy is not None
+    assert policy.max_session_scratch is None
 
 
 def test_edit_switches_a_slot_to_unlimited_and_is_audited(

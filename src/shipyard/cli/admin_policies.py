@@ -31,6 +31,7 @@ LIMITS = {  # option key -> API field
     "idle_timeout": "idle_timeout",
     "max_folders": "max_folder_count",
     "max_folder_size": "max_folder_size",
+    "max_scratch": "max_session_scratch",
     "on_quota": "on_quota",
 }
 MaxSessions = Annotated[str | None, typer.Option("--max-sessions", help=UNLIMITED_HELP)]
@@ -42,6 +43,13 @@ IdleTimeout = Annotated[str | None, typer.Option("--idle-timeout", help="e.g. 30
 MaxFolders = Annotated[str | None, typer.Option("--max-folders", help=UNLIMITED_HELP)]
 MaxFolderSize = Annotated[
     str | None, typer.Option("--max-folder-size", help="e.g. 100g, or 'unlimited'")
+]
+MaxScratch = Annotated[
+    str | None,
+    typer.Option(
+        "--max-scratch",
+        help="each session's in-memory /home/work, e.g. 2g (at least 16m), or 'default'",
+    ),
 ]
 OnQuota = Annotated[
     str | None, typer.Option("--on-quota", help="refuse or queue requests over the quota")
@@ -77,6 +85,10 @@ def _limit(value: Any, suffix: str = "") -> str:
     return "∞" if value in (None, "inf") else f"{value}{suffix}"
 
 
+def _scratch(value: int | None) -> str:
+    return "site default" if value is None else f"{value} bytes"
+
+
 def _slot_text(policy: dict[str, Any]) -> str:
     return ", ".join(f"{slot}={_limit(v)}" for slot, v in sorted(policy["slots"].items()))
 
@@ -98,6 +110,7 @@ def _show(policy: dict[str, Any], output: Output) -> None:
             ("max lifetime", _limit(policy["max_session_lifetime"], " s")),
             ("idle timeout", _limit(policy["idle_timeout"], " s")),
             ("max folder size", _limit(policy["max_folder_size"], " bytes")),
+            ("max scratch", _scratch(policy["max_session_scratch"])),
             ("on quota", policy["on_quota"]),
         ]
     rows.append(("used by", f"{policy['users']} user(s), {policy['projects']} project(s)"))
@@ -140,6 +153,7 @@ def create(
     idle_timeout: IdleTimeout = None,
     max_folders: MaxFolders = None,
     max_folder_size: MaxFolderSize = None,
+    max_scratch: MaxScratch = None,
     on_quota: OnQuota = None,
     output: Output = OutputOption,
 ) -> None:
@@ -147,7 +161,7 @@ def create(
     limits = {
         "max_sessions": max_sessions, "max_pending": max_pending, "max_lifetime": max_lifetime,
         "idle_timeout": idle_timeout, "max_folders": max_folders,
-        "max_folder_size": max_folder_size, "on_quota": on_quota,
+        "max_folder_size": max_folder_size, "max_scratch": max_scratch, "on_quota": on_quota,
     }  # fmt: skip
     body = {"name": name, "kind": kind, **_body(slot, limits)}
     _show(admin_call("POST", "/api/v1/admin/policies", json=body), output)
@@ -165,6 +179,7 @@ def update(
     idle_timeout: IdleTimeout = None,
     max_folders: MaxFolders = None,
     max_folder_size: MaxFolderSize = None,
+    max_scratch: MaxScratch = None,
     on_quota: OnQuota = None,
     output: Output = OutputOption,
 ) -> None:
@@ -172,7 +187,7 @@ def update(
     limits = {
         "max_sessions": max_sessions, "max_pending": max_pending, "max_lifetime": max_lifetime,
         "idle_timeout": idle_timeout, "max_folders": max_folders,
-        "max_folder_size": max_folder_size, "on_quota": on_quota,
+        "max_folder_size": max_folder_size, "max_scratch": max_scratch, "on_quota": on_quota,
     }  # fmt: skip
     body = _body(slot, limits)
     if name is not None:

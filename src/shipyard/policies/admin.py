@@ -35,6 +35,7 @@ READERS: dict[str, Reader] = {
     "idle_timeout": fields.duration,
     "max_folder_count": fields.count,
     "max_folder_size": fields.size,
+    "max_session_scratch": fields.scratch,
 }
 USER_ONLY = frozenset(
     {
@@ -43,6 +44,7 @@ USER_ONLY = frozenset(
         "max_session_lifetime",
         "idle_timeout",
         "max_folder_size",
+        "max_session_scratch",
         "on_quota",
     }
 )
@@ -138,6 +140,7 @@ def present(row: PolicyRow) -> PolicyPublic:
         idle_timeout=policy.idle_timeout,
         max_folder_count=policy.max_folder_count,
         max_folder_size=policy.max_folder_size,
+        max_session_scratch=policy.max_session_scratch,
         on_quota=policy.on_quota,
         users=row.users,
         projects=row.projects,

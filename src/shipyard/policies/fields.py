@@ -1,8 +1,9 @@
 """Reading and showing a policy's limits: counts, durations, sizes and per-slot amounts.
 
-Every limit is a value or unlimited. The readers accept what people type (an empty text,
-"unlimited", "inf" or "∞" for unlimited; `16g` for sizes; `8h` for durations) and raise
-`InvalidInput` whose details name the field, so a form can show the error next to it.
+Every limit is a value or unlimited, except the scratch size: a value or the site default.
+The readers accept what people type (an empty text, "unlimited", "inf" or "∞" for unlimited;
+`16g` for sizes; `8h` for durations) and raise `InvalidInput` whose details name the field,
+so a form can show the error next to it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ UNLIMITED_WORDS = frozenset({"", "unlimited", "inf", "∞", "none"})
 MAX_COUNT = 1_000_000
 MAX_SECONDS = 10 * 365 * 86400
 MAX_BYTES = 2**62
+MIN_SCRATCH = 16 * 2**20
+DEFAULT_WORDS = frozenset({"", "default", "none"})
 SIZE_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$")
@@ -82,12 +85,35 @@ def size(field: str, value: object) -> int | None:
     """Bytes from `1048576`, `512m`, `16g` or `1.5t` (binary units); None when unlimited."""
     if is_unlimited(value):
         return None
+    return _bytes(
+        field,
+        value,
+        wrong=_("Enter a size such as 500m, 16g or 2t, or leave it empty for unlimited."),
+    )
+
+
+def scratch(field: str, value: object) -> int | None:
+    """Bytes of a session's in-memory /home/work, at least 16 MiB; None: the site default.
+
+    It cannot be unlimited (it is memory), so only an empty text or "default" means None.
+    """
+    if value is None or (isinstance(value, str) and value.strip().lower() in DEFAULT_WORDS):
+        return None
+    amount = _bytes(
+        field,
+        value,
+        wrong=_("Enter a size such as 512m or 2g, or leave it empty for the site default."),
+    )
+    if amount < MIN_SCRATCH:
+        raise _refuse(field, _("Scratch space must be at least 16m."))
+    return amount
+
+
+def _bytes(field: str, value: object, *, wrong: str) -> int:
+    """Bytes from a number or a text with a binary unit; `wrong` is the message otherwise."""
     found = _SIZE.match(str(value).strip().lower())
     if isinstance(value, bool) or found is None:
-        raise _refuse(
-            field,
-            _("Enter a size such as 500m, 16g or 2t, or leave it empty for unlimited."),
-        )
+        raise _refuse(field, wrong)
     amount = int((Decimal(found[1]) * SIZE_UNITS[found[2]]).to_integral_value())
     if amount > MAX_BYTES:
         raise _refuse(field, _("That size is too large."))

@@ -34,6 +34,11 @@ class PolicyFields(BaseModel):
     idle_timeout: Limit = Field(default=None, description="seconds, or e.g. '30m'")
     max_folder_count: Limit = None
     max_folder_size: Limit = Field(default=None, description="bytes, or e.g. '100g'")
+    max_session_scratch: Limit = Field(
+        default=None,
+        description="bytes of each session's /home/work (at least 16 MiB), or e.g. '2g'; "
+        "null or 'default': the site's session_scratch_mb",
+    )
     on_quota: OnQuota | None = None
 
 
@@ -43,7 +48,8 @@ class PolicyCreate(PolicyFields):
 
 
 class PolicyPublic(BaseModel):
-    """A policy; None in a max_* field and "inf" in slots mean unlimited."""
+    """A policy; None in a max_* field and "inf" in slots mean unlimited (the scratch size: the
+    site default)."""
 
     id: uuid.UUID
     name: str
@@ -56,6 +62,9 @@ class PolicyPublic(BaseModel):
     idle_timeout: int | None
     max_folder_count: int | None
     max_folder_size: int | None
+    max_session_scratch: int | None = Field(
+        description="bytes of each session's /home/work; null: the site's session_scratch_mb"
+    )
     on_quota: OnQuota
     users: int = Field(description="users under this policy (the default: users without one)")
     projects: int = Field(description="projects under this policy")

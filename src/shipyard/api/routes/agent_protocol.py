@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Query, Request
@@ -34,6 +35,8 @@ from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.environments.models import Environment
 from shipyard.i18n import _
+from shipyard.policies import service as policies
+from shipyard.policies.models import PolicyKind
 from shipyard.sessions import lifecycle
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
@@ -152,12 +155,16 @@ def _specs(
 ) -> list[DesiredSession]:
     owners = {s.owner_id for s in rows}
     uids = unix.session_uids(db, settings, user_ids=owners)
-    emails = (
-        dict(db.execute(select(User.id, User.email).where(User.id.in_(owners))).all())
+    users = (
+        db.execute(
+            select(User.id, User.email, User.resource_policy_id).where(User.id.in_(owners))
+        ).all()
         if rows
-        else {}
+        else []
     )
+    emails = {row.id: row.email for row in users}
     account = {owner: _Account(uid=uids[owner], user=login_name(emails[owner])) for owner in owners}
+    scratch = _scratch_sizes(db, settings, {row.id: row.resource_policy_id for row in users})
     envs = (
         {
             env.id: env
@@ -175,11 +182,28 @@ def _specs(
             envs[session.environment_id],
             account=account[session.owner_id],
             group=group,
-            scratch=settings.session_scratch_mb * 2**20,
+            scratch=scratch[session.owner_id],
             mounts=granted[session.id],
         )
         for session in rows
     ]
+
+
+def _scratch_sizes(
+    db: Session, settings: Settings, policy_of: dict[uuid.UUID, uuid.UUID | None]
+) -> dict[uuid.UUID, int]:
+    """Each owner's scratch bytes: their user policy's (or the default one's), else the site's.
+
+    At most two statements whatever the number of owners; none without owners.
+    """
+    if not policy_of:
+        return {}
+    found = policies.policies_by_id(db, PolicyKind.USER, {p for p in policy_of.values() if p})
+    site = settings.session_scratch_mb * 2**20
+    return {
+        owner: (found.get(policy_id) or found[None]).max_session_scratch or site
+        for owner, policy_id in policy_of.items()
+    }
 
 
 class _Account(NamedTuple):
@@ -190,7 +214,8 @@ class _Account(NamedTuple):
 def login_name(email: str) -> str:
     """The session's /etc/passwd name: the email's local part, as far as it is a valid one."""
     local = re.sub(r"[^a-z0-9_-]", "", email.partition("@")[0].lower())[:32]
-    return local if re.fullmatch(r"[a-z_][a-z0-9_-]*", local) else "work"
+    valid = re.fullmatch(r"[a-z_][a-z0-9_-]*", local) and local not in ("root", "nobody")
+    return local if valid else "work"
 
 
 def _spec(

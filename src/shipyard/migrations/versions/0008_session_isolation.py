@@ -1,4 +1,4 @@
-"""session isolation: per-user session accounts, resource group network modes
+"""session isolation: per-user session accounts, resource group network modes, scratch sizes
 
 Revision ID: 0008
 Revises: 0007
@@ -45,10 +45,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("network_allow", sa.JSON(), server_default="[]", nullable=False)
         )
+    with op.batch_alter_table("resource_policies", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("max_session_scratch", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("resource_policies", schema=None) as batch_op:
+        batch_op.drop_column("max_session_scratch")
     with op.batch_alter_table("resource_groups", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_resource_groups_network_mode"), type_="check")
         batch_op.drop_column("network_allow")
         batch_op.drop_column("network_mode")
     op.drop_table("unix_accounts")

@@ -62,6 +62,7 @@ def field_labels() -> dict[str, str]:
         "idle_timeout": _("Idle timeout"),
         "max_folder_count": _("Folders"),
         "max_folder_size": _("Folder size"),
+        "max_session_scratch": _("Session scratch space"),
     }
 
 
@@ -73,7 +74,15 @@ def field_hints() -> dict[str, str]:
         "idle_timeout": _("For example 30m; an idle session ends then."),
         "max_folder_count": _("Folders it may own."),
         "max_folder_size": _("Per folder, for example 100g or 2t."),
+        "max_session_scratch": _(
+            "Each session's in-memory /home/work, for example 2g; empty: the site default."
+        ),
     }
+
+
+def field_placeholders() -> dict[str, str]:
+    """What an empty limit field means, where it is not unlimited."""
+    return {"max_session_scratch": _("Site default")}
 
 
 def slot_hints() -> dict[str, str]:
@@ -101,6 +110,7 @@ def form_of(policy: ResourcePolicy) -> dict[str, str]:
     form["max_session_lifetime"] = fields.show_duration(policy.max_session_lifetime)
     form["idle_timeout"] = fields.show_duration(policy.idle_timeout)
     form["max_folder_size"] = fields.show_size(policy.max_folder_size)
+    form["max_session_scratch"] = fields.show_size(policy.max_session_scratch)
     return form
 
 
@@ -176,6 +186,7 @@ def _form_page(
         "limit_fields": fields_of(kind),
         "labels": field_labels(),
         "hints": field_hints(),
+        "placeholders": field_placeholders(),
         "name_rule": fields.name_rule(),
         "notice": notice,
     }
