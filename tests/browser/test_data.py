@@ -57,8 +57,11 @@ def expect_uploaded(page: Page, name: str) -> None:
 
 
 def leftovers(factory: Factory, folder: Folder) -> tuple[list[str], int]:
-    """Hidden temp files in the folder and upload rows still open for it."""
+    """Upload files left in the staging directory (or, as older versions put them, hidden in
+    the folder) and upload rows still open for it."""
+    staging = hosts.staging(factory.settings, folder)
     temps = [p.name for p in folder_dir(factory, folder).rglob(f"{TEMP_PREFIX}*")]
+    temps += [p.name for p in staging.glob("upload-*")] if staging.is_dir() else []
     with factory.database.session() as db:
         rows = db.scalar(select(func.count()).where(Upload.folder_id == folder.id)) or 0
     return temps, rows
@@ -223,6 +226,7 @@ def test_cancel_an_upload_and_nothing_is_left(
     choose_files(page, some_file(tmp_path, "huge.bin", 20 * MIB))
     bar = page.get_by_role("progressbar", name="Upload of huge.bin")
     expect(bar).to_have_attribute("value", "80", timeout=20000)
+    assert len(leftovers(factory, folder)[0]) == 1  # staged beside the folder, not in it
     assert leftovers(factory, folder)[1] == 1
     page.get_by_role("button", name="Cancel upload of huge.bin").click()
     expect(bar).to_have_count(0)
