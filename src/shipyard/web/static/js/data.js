@@ -42,8 +42,25 @@
     if (modal) modal.show();
   });
 
+  // Bootstrap ignores hide() while the modal is still fading in: an answer that comes back
+  // faster than the animation (a busy machine, a quick click) would leave the dialog open.
+  var showing = false;
+  var hideWhenShown = false;
+
+  document.addEventListener("show.bs.modal", function (event) {
+    if (event.target.id === "dialog") showing = true;
+  });
+
   document.addEventListener("shown.bs.modal", function (event) {
-    if (event.target.id === "dialog") focusFirst();
+    if (event.target.id !== "dialog") return;
+    showing = false;
+    if (hideWhenShown) {
+      hideWhenShown = false;
+      var modal = modalOf(event.target);
+      if (modal) modal.hide();
+      return;
+    }
+    focusFirst();
   });
 
   document.addEventListener("hidden.bs.modal", function (event) {
@@ -81,7 +98,8 @@
 
   document.addEventListener("shipyard:dialog-done", function (event) {
     var modal = modalOf(byId("dialog"));
-    if (modal) modal.hide();
+    if (showing) hideWhenShown = true;
+    else if (modal) modal.hide();
     notice(event.detail && event.detail.message);
   });
 
