@@ -60,7 +60,9 @@
       if (modal) modal.hide();
       return;
     }
-    focusFirst();
+    // Someone quick (or a slow machine) may already be typing in it: keep their focus.
+    var active = document.activeElement;
+    if (active === event.target || !event.target.contains(active)) focusFirst();
   });
 
   document.addEventListener("hidden.bs.modal", function (event) {
