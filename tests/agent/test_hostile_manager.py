@@ -144,6 +144,15 @@ def ok(reply: httpx.Response) -> Any:
     return reply.json() if reply.content else None
 
 
+def logs_of(api: httpx.Client, session_id: str) -> str:
+    """The session's output so far; "" while its agent cannot be reached (409), as just
+    after a restart, before the agent has re-registered."""
+    reply = api.get(f"/sessions/{session_id}/logs")
+    if reply.status_code == 409:
+        return ""
+    return str(ok(reply)["data"])
+
+
 def targets(up: Up, api: httpx.Client) -> list[str]:
     """Everything on the manager's side: the manager (and /metrics) on every host address
     and through slirp's gateway, the agent's API, and PostgreSQL when the suite has one."""
@@ -163,35 +172,35 @@ def targets(up: Up, api: httpx.Client) -> list[str]:
 
 
 def test_a_session_squatting_the_managers_port_gets_nothing(up: Up) -> None:
-    api = up.api()
-    probes = targets(up, api)
-    body = {
-        "command": f"exec python3 -u -c '{SQUATTER}' {up.port} {' '.join(probes)}",
-        "resources": {"cpu": "0.5", "mem": "256m"},
-    }
+    with up.api() as api:
+        probes = targets(up, api)
+        body = {
+            "command": f"exec python3 -u -c '{SQUATTER}' {up.port} {' '.join(probes)}",
+            "resources": {"cpu": "0.5", "mem": "256m"},
+        }
 
-    def created() -> dict[str, Any] | None:
-        reply = api.post("/sessions", json=body)
-        return reply.json() if reply.status_code == 201 else None
+        def created() -> dict[str, Any] | None:
+            reply = api.post("/sessions", json=body)
+            return reply.json() if reply.status_code == 201 else None
 
-    session = wait_for(created, what="the session to be accepted")
-
-    def output() -> str:
-        return str(ok(api.get(f"/sessions/{session['id']}/logs"))["data"])
-
-    wait_for(lambda: "squatting" in output(), what="the session to squat the port")
-    api.close()
+        session = wait_for(created, what="the session to be accepted")
+        wait_for(
+            lambda: "squatting" in logs_of(api, session["id"]),
+            what="the session to squat the port",
+        )
     up.kill()
     up.start()  # the same port: in the session's own network namespace, the squat is harmless
-    api = up.api()
-    wait_for(
-        lambda: ok(api.get(f"/sessions/{session['id']}"))["status"] == "RUNNING",
-        what="the restarted manager to see the session running again",
-    )
-    assert ok(api.post("/sessions/check", json={"resources": {"cpu": "0.5"}})) is not None
-    seen = output()
-    ok(api.delete(f"/sessions/{session['id']}"))
-    api.close()
+    with up.api() as api:
+        wait_for(
+            lambda: ok(api.get(f"/sessions/{session['id']}"))["status"] == "RUNNING",
+            what="the restarted manager to see the session running again",
+        )
+        assert ok(api.post("/sessions/check", json={"resources": {"cpu": "0.5"}})) is not None
+        seen = wait_for(
+            lambda: logs_of(api, session["id"]) or None,
+            what="the restarted manager to reach the session's agent again",
+        )
+        ok(api.delete(f"/sessions/{session['id']}"))
 
     lines = seen.replace("\\n", "\n").splitlines()
     probed = [line for line in lines if line.startswith("probe")]
@@ -204,26 +213,25 @@ def test_a_session_squatting_the_managers_port_gets_nothing(up: Up) -> None:
 
 def test_the_manager_keeps_its_port_against_a_session(up: Up) -> None:
     """The plain fact behind the previous test: a session's bind is not the host's."""
-    api = up.api()
-    body = {
-        "command": "python3 -u -c 'import socket; s=socket.socket(); "
-        f's.bind(("127.0.0.1", {up.port})); s.listen(); print("bound"); '
-        "import time; time.sleep(60)'",
-        "resources": {"cpu": "0.5", "mem": "256m"},
-    }
-    session = wait_for(
-        lambda: (r := api.post("/sessions", json=body)).status_code == 201 and r.json(),
-        what="the session to be accepted",
-    )
-    wait_for(
-        lambda: "bound" in ok(api.get(f"/sessions/{session['id']}/logs"))["data"],
-        what="the session to bind the manager's port",
-    )
+    with up.api() as api:
+        body = {
+            "command": "python3 -u -c 'import socket; s=socket.socket(); "
+            f's.bind(("127.0.0.1", {up.port})); s.listen(); print("bound"); '
+            "import time; time.sleep(60)'",
+            "resources": {"cpu": "0.5", "mem": "256m"},
+        }
+        session = wait_for(
+            lambda: (r := api.post("/sessions", json=body)).status_code == 201 and r.json(),
+            what="the session to be accepted",
+        )
+        wait_for(
+            lambda: "bound" in ok(api.get(f"/sessions/{session['id']}/logs"))["data"],
+            what="the session to bind the manager's port",
+        )
 
-    with socket.create_connection(("127.0.0.1", up.port), timeout=5) as probe:
-        probe.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
-        answer = probe.recv(200)
+        with socket.create_connection(("127.0.0.1", up.port), timeout=5) as probe:
+            probe.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+            answer = probe.recv(200)
 
-    assert answer.startswith(b"HTTP/1.1 200"), answer
-    ok(api.delete(f"/sessions/{session['id']}"))
-    api.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        ok(api.delete(f"/sessions/{session['id']}"))

@@ -190,10 +190,12 @@ class Supervisor:
             return
         try:
             pid = netns.read_child_pid(gate.info)
-            _write_pid(self.session.sandbox_pid_file, pid)
             if self.launch.network is not None:
                 self.uplink = netns.connect(pid, self.launch.network)
             os.write(gate.release, b"1")
+            # Written last: the runtime sends no signal before it exists, as one that hit
+            # a helper still setting up (unshare, nsenter) would fail the start instead.
+            _write_pid(self.session.sandbox_pid_file, pid)
         finally:
             os.close(gate.info)
             os.close(gate.release)

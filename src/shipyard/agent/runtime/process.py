@@ -406,11 +406,15 @@ class ProcessRuntime(Runtime):
         return intermediate
 
     def _await_running(self, session: SessionDir) -> SessionStatus:
-        """The status of a session that exists, once it is past starting."""
+        """The status of a session that exists, once it is past starting: its supervisor is
+        up and, for a sandbox with a gate, its command let go (sandbox.pid written)."""
+        gated = bool(_record(session)["launch"].get("slots"))
 
         def settled() -> bool:
             status = self._status_of(session)
-            return status.pid is not None or not status.running
+            if not status.running:
+                return True
+            return status.pid is not None and (not gated or session.sandbox_pid_file.exists())
 
         _wait(settled, timeout=self._start_timeout)
         return self._status_of(session)
