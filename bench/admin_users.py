@@ -28,7 +28,7 @@ from common import BenchFailed, StatementCounter, ms
 from login_summary import expect, login_form, serving, submit_login
 from sqlalchemy import insert
 
-from shipyard import bootstrap
+from shipyard.admin import bootstrap
 from shipyard.auth import passwords
 from shipyard.config import Settings
 from shipyard.db import Database

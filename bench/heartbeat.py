@@ -31,7 +31,7 @@ from common import BenchFailed, ms, shipyard_process
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from shipyard import bootstrap
+from shipyard.admin import bootstrap
 from shipyard.agents import service as agents
 from shipyard.agents.models import DEFAULT_GROUP
 from shipyard.config import Settings

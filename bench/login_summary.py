@@ -35,7 +35,7 @@ import uvicorn
 from common import BenchFailed, StatementCounter, ms, shipyard_process
 from sqlalchemy import text
 
-from shipyard import bootstrap
+from shipyard.admin import bootstrap
 from shipyard.app import create_app
 from shipyard.config import Settings
 from shipyard.db import Database

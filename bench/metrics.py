@@ -34,7 +34,7 @@ from common import BenchFailed, StatementCounter, ms
 from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from shipyard import bootstrap
+from shipyard.admin import bootstrap
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent
 from shipyard.app import create_app
@@ -42,7 +42,7 @@ from shipyard.config import Settings
 from shipyard.db import Database, utcnow
 from shipyard.metrics.middleware import HttpMetricsMiddleware
 from shipyard.metrics.registry import Metrics
-from shipyard.scheduler import ledger
+from shipyard.sessions import recount
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
 from shipyard.sessions.schemas import SessionCreate
@@ -84,7 +84,7 @@ def seed(database: Database, settings: Settings, args: argparse.Namespace) -> No
                     for n in range(offset, min(count, offset + BATCH))
                 ]
                 db.execute(insert(ComputeSession), rows)
-        ledger.rebuild(db)  # the running sessions hold their slots, as the scheduler would write
+        recount.rebuild(db)  # the running sessions hold their slots, as the scheduler would write
         db.commit()
 
 

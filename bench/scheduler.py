@@ -33,7 +33,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from shipyard import bootstrap
+from shipyard.admin import bootstrap
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent
 from shipyard.agents.schemas import AgentRegister, EnforcementReport
@@ -45,12 +45,12 @@ from shipyard.policies import service as policies
 from shipyard.policies.models import OnQuota, PolicyKind, ResourcePolicy
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project, ProjectMember
-from shipyard.scheduler import ledger
+from shipyard.resources.slots import ResourceSlots
 from shipyard.scheduler.service import schedule_once
+from shipyard.sessions import recount
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import OCCUPYING, ComputeSession, SessionStatus, SessionType
 from shipyard.sessions.schemas import SessionCreate
-from shipyard.slots import ResourceSlots
 from shipyard.users.models import User
 
 SEED = 20240611  # the same mix of requests on every run
@@ -261,7 +261,7 @@ def run_rounds(database: Database, counter: StatementCounter) -> list[dict[str, 
 def verify(database: Database, placed: int) -> dict[str, int]:
     """The ledger equals the occupying sessions; no capacity or limit is exceeded."""
     with database.session() as db:
-        drifts = ledger.rebuild(db)
+        drifts = recount.rebuild(db)
         db.rollback()
         if drifts:
             raise BenchFailed(f"{len(drifts)} ledger rows drifted, e.g. {drifts[:3]}")

@@ -38,7 +38,7 @@ from common import BenchFailed, StatementCounter, ms
 from login_summary import expect, login_form, submit_login, wait_healthy
 from sqlalchemy import insert, select
 
-from shipyard import bootstrap
+from shipyard.admin import bootstrap
 from shipyard.agents.models import Agent, AgentStatus, ResourceGroup, ResourceGroupProject
 from shipyard.app import create_app
 from shipyard.auth import passwords
@@ -47,10 +47,10 @@ from shipyard.db import Database, utcnow
 from shipyard.environments.models import Environment
 from shipyard.projects import service as projects
 from shipyard.projects.models import ProjectMember
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import SESSIONS_SLOT, Scope, Usage
+from shipyard.resources.models import SESSIONS_SLOT, Scope, Usage
+from shipyard.resources.slots import to_units
+from shipyard.sessions import recount
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
-from shipyard.slots import to_units
 from shipyard.users.models import User
 
 PASSWORD = "bench-Passw0rd!"
@@ -107,7 +107,7 @@ def seed(settings: Settings, database: Database, counts: dict[str, int]) -> tupl
         _ledger(db, running)
         db.commit()
     with database.session() as db:
-        if ledger.rebuild(db, scope=Scope.USER, ids=[str(users[0])]):
+        if recount.rebuild(db, scope=Scope.USER, ids=[str(users[0])]):
             raise BenchFailed("the seeded ledger drifts from the sessions")
         db.rollback()
     return admin_password, "user00000@bench.local"

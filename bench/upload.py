@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from common import BenchFailed, shipyard_process
 
-from shipyard import bootstrap
+from shipyard.admin import bootstrap
 from shipyard.config import Settings
 from shipyard.db import Database
 

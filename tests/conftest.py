@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
 from shipyard import migrate
-from shipyard.app import create_app
+from shipyard.app import bind, create_app
 from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.models import Base
@@ -138,10 +138,21 @@ def database(settings: Settings) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture(scope="session")
+def worker_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """One app per worker: its first request builds every route (~0.4 s), so tests share it."""
+    root = tmp_path_factory.mktemp("worker-app")
+    settings = Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'unused.db'}")
+    return create_app(settings, run_scheduler=False)
+
+
 @pytest.fixture
-def app(settings: Settings, database: Database) -> FastAPI:
-    """The app without its background scheduler: tests drive scheduling rounds themselves."""
-    return create_app(settings, database=database, run_scheduler=False)
+def app(worker_app: FastAPI, settings: Settings, database: Database) -> FastAPI:
+    """The worker's app bound to this test's settings and database, without its background
+    scheduler (tests drive scheduling rounds themselves); nothing of an earlier test stays."""
+    bind(worker_app, settings, database=database, run_scheduler=False)
+    worker_app.dependency_overrides.clear()
+    return worker_app
 
 
 @pytest.fixture

@@ -6,22 +6,22 @@ import itertools
 from dataclasses import dataclass
 from datetime import timedelta
 
+from shipyard.admin.bootstrap import ensure_defaults
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent
 from shipyard.agents.notifier import Notifier
 from shipyard.agents.schemas import AgentRegister, EnforcementReport
-from shipyard.bootstrap import ensure_defaults
 from shipyard.config import Settings
 from shipyard.db import Database, utcnow
 from shipyard.policies import service as policies
 from shipyard.policies.models import OnQuota, PolicyKind, ResourcePolicy
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
+from shipyard.resources.slots import ResourceSlots
 from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionType
 from shipyard.sessions.schemas import SessionCreate
-from shipyard.slots import ResourceSlots
 from shipyard.storage import service as folders
 from shipyard.storage import sharing
 from shipyard.storage.models import Folder, Perm

@@ -18,7 +18,7 @@ from shipyard.maintenance.jobs import JOBS
 from shipyard.maintenance.models import TaskKind
 from shipyard.maintenance.runner import Runner
 from shipyard.maintenance.work import Work
-from shipyard.scheduler.models import Scope, Usage
+from shipyard.resources.models import Scope, Usage
 from shipyard.scheduler.service import schedule_once
 from shipyard.users.models import User
 from tests.factories import Account, Factory

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shipyard.admin.bootstrap import ensure_defaults
 from shipyard.agents import service as agents
 from shipyard.agents import signing
-from shipyard.bootstrap import ensure_defaults
 from shipyard.db import Database
 
 #: The token digest the factory registers agents under (tests that build agents directly).

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -19,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from shipyard import __version__, errors
 from shipyard.agents.notifier import Notifier
 from shipyard.api import errors as api_errors
+from shipyard.api import metrics as metrics_endpoint
 from shipyard.api.deps import api_principal
 from shipyard.api.routes import agent_protocol
 from shipyard.api.routes import router as api_router
@@ -26,7 +28,6 @@ from shipyard.api.routes.system import health
 from shipyard.config import Settings, get_settings
 from shipyard.db import Database
 from shipyard.edge.limits import RequestLimits
-from shipyard.metrics import endpoint as metrics_endpoint
 from shipyard.metrics.middleware import HttpMetricsMiddleware
 from shipyard.metrics.registry import Metrics
 from shipyard.scheduler.loop import SchedulerLoop
@@ -98,20 +99,17 @@ def _docs(app: FastAPI) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
 
-def _lifespan(run_scheduler: bool) -> Any:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.notifier.bind(asyncio.get_running_loop())
-        if run_scheduler:
-            await app.state.scheduler.start()
-            await app.state.storage_monitor.start()
-        try:
-            yield
-        finally:
-            await app.state.storage_monitor.stop()
-            await app.state.scheduler.stop()
-
-    return lifespan
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.notifier.bind(asyncio.get_running_loop())
+    if app.state.run_scheduler:
+        await app.state.scheduler.start()
+        await app.state.storage_monitor.start()
+    try:
+        yield
+    finally:
+        await app.state.storage_monitor.stop()
+        await app.state.scheduler.stop()
 
 
 def create_app(
@@ -125,9 +123,8 @@ def create_app(
     With run_scheduler=False (tests that drive rounds themselves) nothing runs in the
     background, neither the scheduler nor storage upkeep; wake() calls are then no-ops.
     """
-    settings = settings or get_settings()
     app = FastAPI(
-        lifespan=_lifespan(run_scheduler),
+        lifespan=_lifespan,
         title="Shipyard",
         version=__version__,
         description="Self-hosted compute-session platform.",
@@ -136,9 +133,39 @@ def create_app(
         redoc_url=None,
         responses={422: {"description": 'Invalid input: {"error": {code, message, details}}'}},
     )
-    app.state.settings = settings
-    app.state.db = database or Database(settings.effective_database_url)
     app.state.templates = make_templates()
+    _install_error_handlers(app)
+    app.include_router(health)
+    app.include_router(metrics_endpoint.router)
+    app.include_router(agent_protocol.router)
+    app.include_router(api_router, dependencies=[Depends(api_principal)])
+    app.include_router(web_router, dependencies=[Depends(web_principal)])
+    app.include_router(terminal.socket_router)
+    _docs(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    bind(app, settings or get_settings(), database=database, run_scheduler=run_scheduler)
+    return app
+
+
+def bind(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    run_scheduler: bool = True,
+) -> None:
+    """Give the app its settings, database and everything made from them, replacing the last.
+
+    Routes and templates stay, since they hold nothing per deployment: the tests build one
+    app per worker (its first request builds every route, ~0.4 s) and bind each test's own
+    settings and database to it. Call it only while the app serves no request.
+    """
+    templates = app.state.templates
+    app.state = State()
+    app.state.templates = templates
+    app.state.settings = settings
+    app.state.run_scheduler = run_scheduler
+    app.state.db = database or Database(settings.effective_database_url)
     app.state.notifier = Notifier()
     app.state.notifier.watch(app.state.db)  # agents hear of every committed bump
     app.state.metrics = Metrics()
@@ -151,6 +178,13 @@ def create_app(
         metrics=app.state.metrics,
     )
     app.state.storage_monitor = StorageMonitor(app.state.db, settings)
+    _install_middleware(app, settings)
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    """The middleware for these settings, instead of any earlier (built on the next request)."""
+    app.user_middleware.clear()
+    app.middleware_stack = None
     app.add_middleware(
         RequestLimits,
         max_body=settings.request_max_body_bytes,
@@ -161,16 +195,6 @@ def create_app(
     # Outside the console middleware, which takes the client address for the audit log.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)  # outermost: times all
-    _install_error_handlers(app)
-    app.include_router(health)
-    app.include_router(metrics_endpoint.router)
-    app.include_router(agent_protocol.router)
-    app.include_router(api_router, dependencies=[Depends(api_principal)])
-    app.include_router(web_router, dependencies=[Depends(web_principal)])
-    app.include_router(terminal.socket_router)
-    _docs(app)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return app
 
 
 def app_factory() -> Any:

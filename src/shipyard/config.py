@@ -17,7 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from shipyard.metrics.access import parse_networks
+from shipyard.validation import parse_networks
 
 CONFIG_ENV = "SHIPYARD_CONFIG"
 MIN_METRICS_TOKEN = 16

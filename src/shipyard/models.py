@@ -18,7 +18,7 @@ from shipyard.environments.models import Environment
 from shipyard.maintenance.models import AdminTask
 from shipyard.policies.models import ResourcePolicy
 from shipyard.projects.models import Project, ProjectMember
-from shipyard.scheduler.models import Usage
+from shipyard.resources.models import Usage
 from shipyard.sessions.models import ComputeSession
 from shipyard.storage.models import Folder, FolderInvitation, FolderPermission, Upload
 from shipyard.users.models import User

@@ -18,8 +18,9 @@ import pytest
 
 from shipyard.agent.runtime.process import ProcessRuntime
 from shipyard.db import Database
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
+from shipyard.sessions import recount
 from tests.conftest import free_port
 
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
@@ -117,7 +118,7 @@ class Cluster:
         try:
             with database.session() as db:
                 agents = ledger.held_by_all(db, Scope.AGENT)
-                drift = ledger.rebuild(db)
+                drift = recount.rebuild(db)
                 db.rollback()
             return agents, drift
         finally:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from shipyard.agents import admin
+from shipyard.admin import agents as admin
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent, AgentStatus
 from shipyard.agents.schemas import AgentRegister, EnforcementReport, SessionReport

@@ -15,8 +15,9 @@ from sqlalchemy import select, update
 from shipyard.audit.models import Action, AuditEntry
 from shipyard.db import Database, utcnow
 from shipyard.maintenance.models import AdminTask, TaskStatus
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
+from shipyard.sessions import recount
 from tests.api.test_sessions_api import bearer
 from tests.factories import Factory
 from tests.maintenance_helpers import (
@@ -74,7 +75,7 @@ def test_recalculate_reports_and_fixes_every_drift(
     with database.session() as db:
         held = ledger.held(db, Scope.USER, [str(world.alice.user.id)])[str(world.alice.user.id)]
         assert held.slots["cpu"] == sessions_total(mine, "cpu") == Decimal(3)
-        assert ledger.rebuild(db) == []
+        assert recount.rebuild(db) == []
 
     again = finished(
         client,

@@ -9,20 +9,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from shipyard.admin import users as users_admin
 from shipyard.agents.schemas import SessionReport
 from shipyard.audit.models import Action, AuditEntry
 from shipyard.db import Database
 from shipyard.errors import Conflict
 from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.storage import sharing
 from shipyard.storage.models import Perm
-from shipyard.users import admin as users_admin
 from shipyard.users.admin_schemas import AdminUserUpdate
 from shipyard.users.models import Role, User, UserStatus
 from tests.factories import Account, Factory

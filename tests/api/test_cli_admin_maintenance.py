@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shipyard.db import Database
-from shipyard.scheduler import ledger
+from shipyard.sessions import recount
 from tests.api.test_cli_server import SHIPYARD, clean_env
 from tests.factories import Account, Factory
 from tests.maintenance_helpers import busy, corrupt, drift_tuples, expected_drifts
@@ -73,7 +73,7 @@ def test_recalculate_wait_prints_the_drifts_and_fixes_them(
     assert "4 GiB" in printed  # the deleted agent memory row, for people
     assert "3 drift(s) corrected." in printed
     with database.session() as db:
-        assert ledger.rebuild(db) == []
+        assert recount.rebuild(db) == []
 
     corrupt(database, world)
     task = admin_cli.json("maintenance", "recalculate", "--wait")

@@ -17,12 +17,13 @@ from shipyard.agents.schemas import SessionReport
 from shipyard.db import Database, utcnow
 from shipyard.errors import QuotaExceeded
 from shipyard.policies.models import OnQuota
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import Limits, ResourceSlots
 from shipyard.scheduler.service import schedule_once
+from shipyard.sessions import recount
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import OCCUPYING, ComputeSession, SessionStatus
-from shipyard.slots import Limits, ResourceSlots
 from tests.factories import Account, Factory, watching_loop
 
 OPS = st.lists(
@@ -152,7 +153,7 @@ def check_invariant(database: Database, world: World) -> None:
             assert recorded == expected[scope], scope
             totals.append(sum((h.slots for h in recorded.values()), ResourceSlots()))
         assert all(total == totals[0] for total in totals), "scopes disagree"
-        assert ledger.rebuild(db) == []
+        assert recount.rebuild(db) == []
         db.rollback()
         for agent in world.agents:
             held = ledger.held(db, Scope.AGENT, [agent.id])[agent.id]

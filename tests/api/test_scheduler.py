@@ -12,12 +12,12 @@ from shipyard.agents.schemas import SessionReport
 from shipyard.db import Database, utcnow
 from shipyard.errors import QuotaExceeded
 from shipyard.policies.models import OnQuota
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import ResourceSlots
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
-from shipyard.slots import ResourceSlots
 from tests.factories import Factory, watching_loop
 
 

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from shipyard.db import Database
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope, Usage
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope, Usage
 from shipyard.sessions.models import ComputeSession
 from tests.factories import Account, Factory
 

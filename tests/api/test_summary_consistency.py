@@ -19,11 +19,12 @@ from shipyard.config import Settings
 from shipyard.db import Database, utcnow
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import ResourceSlots, humanize, parse_amount
+from shipyard.sessions import recount
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED, OCCUPYING, ComputeSession, SessionStatus
-from shipyard.slots import ResourceSlots, humanize, parse_amount
 from tests.api.test_sessions_api import bearer
 from tests.factories import Factory, watching_loop
 from tests.summary_helpers import new_group, project_policy, run_round, start, text_of
@@ -151,7 +152,7 @@ def test_every_view_agrees_with_the_ledger(
     client: TestClient, database: Database, factory: Factory, mix: Mix
 ) -> None:
     with database.session() as db:
-        assert ledger.rebuild(db) == []  # no drift
+        assert recount.rebuild(db) == []  # no drift
         db.rollback()
         occupying = occupying_sessions(db)
         groups = {g.name: str(g.id) for g in db.scalars(select(ResourceGroup))}

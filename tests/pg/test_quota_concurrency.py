@@ -13,9 +13,10 @@ from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.errors import QuotaExceeded
 from shipyard.policies.models import OnQuota
-from shipyard.scheduler import ledger
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
 from shipyard.scheduler.loop import SchedulerLoop
-from shipyard.scheduler.models import Scope
+from shipyard.sessions import recount
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from tests.factories import Factory
 
@@ -85,7 +86,7 @@ def test_parallel_creates_and_two_schedulers_never_over_allocate(
             assert held.slots["cpu"] <= 3
         for agent_id, held in ledger.held_by_all(db, Scope.AGENT).items():
             assert held.slots["cpu"] <= 4, agent_id
-        assert ledger.rebuild(db) == []
+        assert recount.rebuild(db) == []
         placed = db.scalar(
             select(func.count())
             .select_from(ComputeSession)

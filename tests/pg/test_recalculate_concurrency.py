@@ -11,8 +11,8 @@ from shipyard.db import Database
 from shipyard.maintenance.jobs import recalculate_usage
 from shipyard.maintenance.models import AdminTask, TaskKind, TaskStatus
 from shipyard.maintenance.work import Progress, Work
-from shipyard.scheduler import ledger
 from shipyard.scheduler.service import schedule_once
+from shipyard.sessions import recount
 from shipyard.sessions import service as sessions
 from tests.factories import Factory
 
@@ -55,4 +55,4 @@ def test_recalculate_during_starts_and_stops_finds_no_drift(
             worker.result()
     assert found == [[]] * ROUNDS
     with database.session() as db:
-        assert ledger.rebuild(db) == []
+        assert recount.rebuild(db) == []

@@ -12,9 +12,9 @@ from shipyard.metrics.access import (
     Verdict,
     address_allowed,
     decide,
-    parse_networks,
     token_matches,
 )
+from shipyard.validation import parse_networks
 
 LOOPBACK = parse_networks(["127.0.0.1/32", "::1/128"])
 TOKEN = "s3cret-metrics-token-0123"

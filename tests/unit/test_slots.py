@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shipyard.errors import InvalidInput
-from shipyard.slots import UNLIMITED, Limits, ResourceSlots, humanize, parse_amount
+from shipyard.resources.slots import UNLIMITED, Limits, ResourceSlots, humanize, parse_amount
 
 SLOTS = ("cpu", "mem", "cuda.device")
 cpu = st.decimals(min_value=0, max_value=10_000, places=3)

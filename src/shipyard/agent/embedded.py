@@ -10,11 +10,11 @@ import threading
 
 import uvicorn
 
+from shipyard.admin.bootstrap import write_secret
 from shipyard.agent.daemon import AgentConfig, AgentDaemon
 from shipyard.agent.runtime.base import Runtime
 from shipyard.agent.server import create_agent_api
 from shipyard.agents import service as agents
-from shipyard.bootstrap import write_secret
 from shipyard.config import Settings
 from shipyard.db import Database
 

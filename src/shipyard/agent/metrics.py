@@ -7,7 +7,7 @@ from typing import Any
 import psutil
 
 from shipyard.agent.gpu import Gpu, utilization
-from shipyard.slots import ResourceSlots
+from shipyard.resources.slots import ResourceSlots
 
 
 def capacity(gpus: list[Gpu], *, reserve_mem: int = 0) -> ResourceSlots:

@@ -18,6 +18,8 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+from shipyard.validation import parse_allow
+
 #: slirp4netns's DNS forwarder inside the namespace
 SLIRP_DNS = "10.0.2.3"
 #: ranges a session never reaches unless allow-listed (RFC 6890 special-purpose, RFC 1918)
@@ -38,19 +40,6 @@ BLOCKED_V4 = (
 
 class NetworkSetupError(Exception):
     """The session's network could not be set up; the session must not start."""
-
-
-def parse_allow(entry: str) -> tuple[ipaddress.IPv4Network, int | None]:
-    """An allow-list entry, "NETWORK" or "NETWORK:PORT" (IPv4). Raises ValueError."""
-    network, _sep, port = entry.partition(":")
-    parsed = ipaddress.ip_network(network.strip(), strict=False)
-    if not isinstance(parsed, ipaddress.IPv4Network):
-        raise ValueError(f"{entry!r}: only IPv4 networks can be allow-listed")
-    if not port:
-        return parsed, None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{entry!r}: the port must be a number from 1 to 65535")
-    return parsed, int(port)
 
 
 def host_addresses() -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
-from shipyard.slots import ResourceSlots, to_units
+from shipyard.resources.slots import ResourceSlots, to_units
 
 DEFAULT_GROUP = "default"
 

@@ -27,7 +27,7 @@ from shipyard.db import utcnow
 from shipyard.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
 from shipyard.projects.models import Project
-from shipyard.slots import SLOT_KINDS, ResourceSlots
+from shipyard.resources.slots import SLOT_KINDS, ResourceSlots
 
 AGENT_TOKEN_PREFIX = "sya_"  # noqa: S105 - a marker, not a secret
 

@@ -17,9 +17,9 @@ from shipyard.agents import service as agents
 from shipyard.agents import signing
 from shipyard.agents.models import ResourceGroup
 from shipyard.api import errors as api_errors
-from shipyard.api.deps import DbDep
 from shipyard.db import Database
 from shipyard.errors import AuthenticationFailed, ShipyardError
+from shipyard.http.deps import DbDep
 from shipyard.i18n import _
 
 REPLAYS = signing.ReplayGuard()  # nonces of requests this process accepted, while fresh

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -11,30 +10,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from shipyard import errors
+from shipyard.http.errors import error_body, status_of
 from shipyard.i18n import _
 
 log = logging.getLogger(__name__)
-
-STATUS: dict[type[errors.ShipyardError], int] = {
-    errors.InvalidInput: 422,
-    errors.AuthenticationFailed: 401,
-    errors.Throttled: 429,
-    errors.PermissionDenied: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.QuotaExceeded: 409,
-}
-
-
-def status_of(exc: errors.ShipyardError) -> int:
-    for kind in type(exc).__mro__:
-        if kind in STATUS:
-            return STATUS[kind]
-    return 400
-
-
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
 
 
 def domain_error(exc: errors.ShipyardError) -> JSONResponse:

@@ -32,7 +32,7 @@ from shipyard.config import Settings
 from shipyard.db import utcnow
 from shipyard.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, Throttled
 from shipyard.i18n import _
-from shipyard.users import admin_rules
+from shipyard.users import rules as admin_rules
 from shipyard.users.models import User
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from rich.table import Table
 from shipyard.cli.client import ApiError, authed, call
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 from shipyard.i18n import _
-from shipyard.slots import humanize
+from shipyard.resources.slots import humanize
 
 app = typer.Typer(help="Recalculate usage, rescan environments.", no_args_is_help=True)
 TASKS = "/api/v1/admin/tasks"

@@ -16,7 +16,7 @@ from shipyard.cli.output import console, fail
 from shipyard.config import Settings, load_settings
 
 if TYPE_CHECKING:
-    from shipyard.bootstrap import Prepared
+    from shipyard.admin.bootstrap import Prepared
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file", dir_okay=False)
@@ -69,8 +69,8 @@ def serve(settings: Settings, *, migrate_schema: bool, embedded_agent: bool = Fa
     import uvicorn  # noqa: PLC0415 - server modules load only for server commands
 
     from shipyard import migrate  # noqa: PLC0415
+    from shipyard.admin.bootstrap import prepare, prepare_data_dir  # noqa: PLC0415
     from shipyard.app import create_app  # noqa: PLC0415
-    from shipyard.bootstrap import prepare, prepare_data_dir  # noqa: PLC0415
     from shipyard.db import Database  # noqa: PLC0415
     from shipyard.edge.protocol import uvicorn_options  # noqa: PLC0415
 
@@ -121,7 +121,7 @@ def manager(
 def db_upgrade(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Migrate the database to the current schema (a SQLite file is backed up first)."""
     from shipyard import migrate  # noqa: PLC0415 - server modules load only when needed
-    from shipyard.bootstrap import prepare_data_dir  # noqa: PLC0415
+    from shipyard.admin.bootstrap import prepare_data_dir  # noqa: PLC0415
     from shipyard.db import Database  # noqa: PLC0415
 
     settings = settings_from(config, data_dir=data_dir)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shipyard.api.errors import error_body
+from shipyard.http.errors import error_body
 from shipyard.i18n import _
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,10 @@ from shipyard.environments import service as environments
 from shipyard.maintenance.models import TaskKind
 from shipyard.maintenance.work import Job, Work
 from shipyard.projects.models import Project
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope
-from shipyard.slots import amount_text, from_units
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import amount_text, from_units
+from shipyard.sessions import recount
 from shipyard.users.models import User
 
 BATCH = 200  # scopes rebuilt per locked transaction: writers wait at most one batch
@@ -29,7 +30,7 @@ def recalculate_usage(work: Work) -> dict[str, Any]:
     locks), so a session starting or stopping meanwhile is counted exactly once. Progress
     is the number of scopes (users, projects, groups, agents) checked."""
     db = work.db
-    plan = [(scope, ledger.scope_ids(db, scope)) for scope in Scope]
+    plan = [(scope, recount.scope_ids(db, scope)) for scope in Scope]
     total = sum(len(ids) for _scope, ids in plan)
     work.progress(done=0, total=total)
     drifts: list[ledger.Drift] = []
@@ -37,7 +38,7 @@ def recalculate_usage(work: Work) -> dict[str, Any]:
     for scope, ids in plan:
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
-            drifts += ledger.rebuild(db, scope=scope, ids=batch)
+            drifts += recount.rebuild(db, scope=scope, ids=batch)
             done += len(batch)
             work.progress(done=done, total=total)
     return {"drifts": describe(db, drifts), "scopes": total}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import Select, false, func, select, text, update
 from sqlalchemy.orm import Session
@@ -21,9 +21,6 @@ from shipyard.i18n import _
 from shipyard.maintenance.models import AdminTask, TaskKind, TaskStatus
 from shipyard.maintenance.schemas import TaskPublic, TaskState
 from shipyard.users.models import User
-
-if TYPE_CHECKING:
-    from shipyard.maintenance.runner import Runner
 
 STALE_AFTER = timedelta(seconds=60)
 ACTIVE = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
@@ -49,6 +46,12 @@ def is_stale(task: AdminTask, *, now: datetime | None = None) -> bool:
         return False
     seen = task.heartbeat_at or task.created_at
     return seen < (now or utcnow()) - STALE_AFTER
+
+
+class Runner(Protocol):
+    """Runs queued tasks off the request (shipyard.maintenance.runner.Runner)."""
+
+    def submit(self, task_id: uuid.UUID) -> None: ...
 
 
 def start(db: Session, runner: Runner, *, kind: TaskKind, by: User) -> AdminTask:

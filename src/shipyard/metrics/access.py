@@ -11,31 +11,13 @@ import hmac
 import ipaddress
 from collections.abc import Iterable
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from shipyard.validation import Network, parse_networks
 
 
 class Verdict(enum.Enum):
     ALLOWED = "allowed"
     UNAUTHORIZED = "unauthorized"  # credentials were sent and are wrong: 401
     FORBIDDEN = "forbidden"  # no credentials, and the address is not allowed: 403
-
-
-def parse_networks(entries: Iterable[str]) -> list[Network]:
-    """IP networks from allow-list entries ("10.0.0.0/8", "::1", "192.168.1.7").
-
-    Raises ValueError naming the first bad entry; an entry with host bits set
-    ("10.0.0.1/8") is refused rather than silently widened.
-    """
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip()))
-        except ValueError as exc:
-            raise ValueError(
-                f"metrics_allow entry {entry!r} is not an IP address or network "
-                f"such as 10.0.0.0/8 or ::1 ({exc})"
-            ) from None
-    return networks
 
 
 def address_allowed(address: str, networks: Iterable[Network]) -> bool:

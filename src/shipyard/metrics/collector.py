@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from shipyard.agents.models import Agent, AgentStatus, ResourceGroup
 from shipyard.db import Database, utcnow
-from shipyard.scheduler import ledger
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import ResourceSlots
 from shipyard.sessions.models import FINISHED, SessionStatus
 from shipyard.sessions.models import ComputeSession as Row
-from shipyard.slots import ResourceSlots
 
 log = logging.getLogger(__name__)
 LIVE = tuple(status for status in SessionStatus if status not in FINISHED)

@@ -78,11 +78,12 @@ class Metrics:
         GCCollector(registry=self.registry)
         self.registry.register(DatabaseCollector(database))
 
-    def observe_placements(self, waits: list[float]) -> None:
-        """A round placed these sessions, each after waiting so many seconds."""
+    def observe_round(self, *, waits: list[float], seconds: float) -> None:
+        """A scheduling round took `seconds` and placed sessions that waited `waits`."""
         self.scheduler_placements.inc(len(waits))
-        for seconds in waits:
-            self.session_start_wait_seconds.observe(seconds)
+        for wait in waits:
+            self.session_start_wait_seconds.observe(wait)
+        self.scheduler_round_seconds.observe(seconds)
 
     def exposition(self) -> bytes:
         """Everything, in the Prometheus text format (version 0.0.4)."""

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from shipyard.errors import InvalidInput
 from shipyard.i18n import _
-from shipyard.slots import SLOT_KINDS, UNLIMITED, humanize, parse_amount
+from shipyard.resources.slots import SLOT_KINDS, UNLIMITED, humanize, parse_amount
 
 UNLIMITED_WORDS = frozenset({"", "unlimited", "inf", "∞", "none"})
 MAX_COUNT = 1_000_000

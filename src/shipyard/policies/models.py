@@ -11,7 +11,7 @@ from sqlalchemy import JSON, BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
-from shipyard.slots import Limits
+from shipyard.resources.slots import Limits
 
 
 class PolicyKind(enum.StrEnum):

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Protocol
 
 from sqlalchemy import Connection, text
 from starlette.concurrency import run_in_threadpool
@@ -18,12 +19,17 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.agents import service as agents
 from shipyard.agents.notifier import Notifier
 from shipyard.db import Database, utcnow
-from shipyard.metrics.registry import Metrics
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x5348_4950  # "SHIP"
+
+
+class RoundMeter(Protocol):
+    """Where a round's figures go (shipyard.metrics.registry.Metrics in the manager)."""
+
+    def observe_round(self, *, waits: list[float], seconds: float) -> None: ...
 
 
 class SchedulerLoop:
@@ -35,14 +41,14 @@ class SchedulerLoop:
         tick: float = 2.0,
         lost_after: float = 30.0,
         housekeeping_every: float = 2.0,
-        metrics: Metrics | None = None,
+        metrics: RoundMeter | None = None,
     ) -> None:
         self.database = database
         self.notifier = notifier
         self.tick = tick
         self.lost_after = lost_after
         self.housekeeping_every = housekeeping_every
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -90,8 +96,8 @@ class SchedulerLoop:
             self._last_housekeeping = time.monotonic()
         with self.database.session() as db:
             result = schedule_once(db)
-        self.metrics.observe_placements(result.waits)
-        self.metrics.scheduler_round_seconds.observe(time.perf_counter() - started)
+        if self.metrics is not None:
+            self.metrics.observe_round(waits=result.waits, seconds=time.perf_counter() - started)
         touched |= result.agents_touched
         if touched:
             self.notifier.notify(touched)

@@ -21,12 +21,12 @@ from shipyard.i18n import _
 from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind, ResourcePolicy
 from shipyard.projects.models import Project
-from shipyard.scheduler import ledger
-from shipyard.scheduler.ledger import EMPTY, Held
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.ledger import EMPTY, Held
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import ResourceSlots
 from shipyard.sessions import lifecycle, quota
 from shipyard.sessions.models import ComputeSession, SessionStatus
-from shipyard.slots import ResourceSlots
 from shipyard.users.models import User
 
 BATCH = 5000  # pending sessions looked at per group and round

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from shipyard.agents import service as agents
 from shipyard.db import utcnow
-from shipyard.scheduler import ledger
+from shipyard.resources import ledger
 from shipyard.sessions.models import FINISHED, OCCUPYING, ComputeSession, SessionStatus
 
 ALLOWED: dict[SessionStatus, frozenset[SessionStatus]] = {

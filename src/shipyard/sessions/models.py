@@ -11,7 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
-from shipyard.slots import ResourceSlots
+from shipyard.resources.slots import ResourceSlots
 
 
 class SessionType(enum.StrEnum):

@@ -12,12 +12,12 @@ from shipyard.i18n import _
 from shipyard.policies import service as policies
 from shipyard.policies.models import ResourcePolicy
 from shipyard.projects.models import Project
-from shipyard.scheduler import ledger
-from shipyard.scheduler.ledger import EMPTY, Held
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.ledger import EMPTY, Held
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import ResourceSlots, amount_text
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.sessions.schemas import Block, FitReport
-from shipyard.slots import ResourceSlots, amount_text
 from shipyard.users.models import User
 
 

@@ -24,7 +24,8 @@ from shipyard.i18n import _
 from shipyard.policies.models import OnQuota
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
-from shipyard.scheduler.ledger import Held
+from shipyard.resources.ledger import Held
+from shipyard.resources.slots import ResourceSlots
 from shipyard.sessions import lifecycle, quota
 from shipyard.sessions.models import (
     FINISHED,
@@ -34,7 +35,6 @@ from shipyard.sessions.models import (
     SessionType,
 )
 from shipyard.sessions.schemas import FitReport, SessionCreate
-from shipyard.slots import ResourceSlots
 from shipyard.storage.mounts import resolve_mounts
 from shipyard.users.models import User
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from shipyard.slots import UNLIMITED, ZERO, amount_text, humanize
+from shipyard.resources.slots import UNLIMITED, ZERO, amount_text, humanize
 
 WARN_AT = Decimal("0.8")  # a gauge at or above this share of its total shows a warning
 

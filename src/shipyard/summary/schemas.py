@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from shipyard.slots import amount_text
+from shipyard.resources.slots import amount_text
 from shipyard.summary.figures import Gauge, ResourceStatistics, SystemResources
 
 

@@ -21,9 +21,9 @@ from shipyard.policies import service as policies
 from shipyard.policies.models import ResourcePolicy
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
-from shipyard.scheduler.models import SESSIONS_SLOT, Scope, Usage
+from shipyard.resources.models import SESSIONS_SLOT, Scope, Usage
+from shipyard.resources.slots import SLOT_KINDS, UNLIMITED, ZERO, Limits, from_units
 from shipyard.sessions.models import FINISHED, ComputeSession, SessionStatus
-from shipyard.slots import SLOT_KINDS, UNLIMITED, ZERO, Limits, from_units
 from shipyard.summary.figures import (
     Gauge,
     ResourceStatistics,

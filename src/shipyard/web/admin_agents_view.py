@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shipyard.agents.admin_schemas import AgentAdmin, SlotFigure
 from shipyard.agents.models import AgentStatus
-from shipyard.api.errors import status_of
 from shipyard.db import utcnow
 from shipyard.errors import ShipyardError
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
-from shipyard.slots import SLOT_KINDS, humanize
+from shipyard.resources.slots import SLOT_KINDS, humanize
 from shipyard.web.deps import Viewer
 from shipyard.web.dialogs import field_of
 from shipyard.web.htmx import is_htmx, render

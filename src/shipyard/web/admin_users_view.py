@@ -12,11 +12,11 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from shipyard.api.errors import status_of
+from shipyard.admin.users import PAGE_SIZE, UserFilter
 from shipyard.errors import ShipyardError
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
 from shipyard.projects.models import MemberRole
-from shipyard.users.admin import PAGE_SIZE, UserFilter
 from shipyard.users.admin_schemas import MembershipIn
 from shipyard.users.models import Role, UserStatus
 from shipyard.web.deps import Viewer

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 
-from shipyard.api.deps import ANON_CSRF_COOKIE, SESSION_COOKIE
 from shipyard.config import Settings
+from shipyard.http.csrf import ANON_CSRF_COOKIE
+from shipyard.http.principal import SESSION_COOKIE
 from shipyard.i18n import LANGUAGES
 from shipyard.users.models import Theme
 

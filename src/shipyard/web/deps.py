@@ -12,16 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.agents import service as agents
 from shipyard.announcements import service as announcements
 from shipyard.announcements.service import Banner
-from shipyard.api.deps import (
-    ANON_CSRF_COOKIE,
-    DbDep,
-    Principal,
-    SettingsDep,
-    resolve_principal,
-    submitted_csrf,
-)
 from shipyard.auth import tokens, totp
 from shipyard.errors import PermissionDenied
+from shipyard.http.csrf import ANON_CSRF_COOKIE, submitted_csrf
+from shipyard.http.deps import DbDep, SettingsDep
+from shipyard.http.principal import Principal, resolve_principal
 from shipyard.i18n import _
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project

@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shipyard.api.errors import status_of
 from shipyard.errors import ShipyardError
+from shipyard.http.errors import status_of
 from shipyard.web import storage_view as view
 from shipyard.web.deps import Viewer
 from shipyard.web.htmx import is_htmx, render

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from shipyard import errors
-from shipyard.api.errors import status_of
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
 from shipyard.web.deps import LoginRequired
 from shipyard.web.htmx import is_htmx

@@ -19,10 +19,10 @@ from shipyard.environments.models import Environment
 from shipyard.errors import InvalidInput, ShipyardError
 from shipyard.i18n import _, ngettext
 from shipyard.projects.models import Project
+from shipyard.resources.slots import UNLIMITED, ResourceSlots, humanize, parse_amount
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import SessionType
 from shipyard.sessions.schemas import FitReport, SessionCreate
-from shipyard.slots import UNLIMITED, ResourceSlots, humanize, parse_amount
 from shipyard.storage.access import Via
 from shipyard.storage.mounts import check_count, mountable, read_only
 from shipyard.validation import NO_NUL

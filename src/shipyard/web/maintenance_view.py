@@ -10,8 +10,8 @@ from shipyard.i18n import _
 from shipyard.maintenance.models import TaskKind
 from shipyard.maintenance.schemas import TaskPublic, TaskState
 from shipyard.maintenance.service import kind_label
-from shipyard.scheduler.models import SESSIONS_SLOT, Scope
-from shipyard.slots import SLOT_KINDS, humanize
+from shipyard.resources.models import SESSIONS_SLOT, Scope
+from shipyard.resources.slots import SLOT_KINDS, humanize
 
 
 def explanations() -> dict[TaskKind, str]:

@@ -54,6 +54,7 @@ from shipyard.agent.runtime.state import (
     read_json,
     write_json,
 )
+from shipyard.validation import parse_allow
 
 SUPERVISOR_LOST = "supervisor lost"
 _POLL = 0.005
@@ -201,7 +202,7 @@ class ProcessRuntime(Runtime):
                 )
         for entry in spec.network_allow:
             try:
-                network.parse_allow(entry)
+                parse_allow(entry)
             except ValueError as error:
                 raise SessionStartError(f"network allow-list: {error}") from None
         for path in spec.ro_paths:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
-from shipyard.agents import admin
+from shipyard.admin import agents as admin
 from shipyard.agents.admin_schemas import (
     AgentAdmin,
     AgentsAdmin,
@@ -19,7 +19,8 @@ from shipyard.agents.admin_schemas import (
 )
 from shipyard.agents.models import AgentStatus
 from shipyard.agents.schemas import AGENT_ID
-from shipyard.api.deps import AdminUser, DbDep, SettingsDep, require_admin
+from shipyard.api.deps import AdminUser, require_admin
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.validation import NO_NUL
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])

@@ -11,7 +11,8 @@ from shipyard.announcements.schemas import (
     AnnouncementSet,
     PreviewPublic,
 )
-from shipyard.api.deps import AdminUser, ApiUser, DbDep, require_admin
+from shipyard.api.deps import AdminUser, ApiUser, require_admin
+from shipyard.http.deps import DbDep
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 public_router = APIRouter(tags=["announcement"])

@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shipyard.api.deps import DbDep, require_admin
+from shipyard.api.deps import require_admin
 from shipyard.audit import export, query
 from shipyard.audit.schemas import MAX_PAGE, AuditEntriesPublic, AuditEntryPublic, AuditFilter
+from shipyard.http.deps import DbDep
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 

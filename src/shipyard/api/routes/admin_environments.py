@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from shipyard.api.deps import AdminUser, DbDep, SettingsDep, require_admin
+from shipyard.api.deps import AdminUser, require_admin
 from shipyard.environments import service as environments
 from shipyard.environments.models import Environment
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.validation import NO_NUL
 
 router = APIRouter(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
 
-from shipyard.agents import groups_admin as groups
+from shipyard.admin import groups
 from shipyard.agents.admin_schemas import (
     GroupAdmin,
     GroupCreate,
@@ -14,7 +14,8 @@ from shipyard.agents.admin_schemas import (
     GroupsAdmin,
     GroupUpdate,
 )
-from shipyard.api.deps import AdminUser, DbDep, require_admin
+from shipyard.api.deps import AdminUser, require_admin
+from shipyard.http.deps import DbDep
 from shipyard.validation import NO_NUL
 
 router = APIRouter(

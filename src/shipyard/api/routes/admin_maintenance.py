@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from shipyard.api.deps import AdminUser, DbDep, require_admin
+from shipyard.api.deps import AdminUser, require_admin
+from shipyard.http.deps import DbDep
 from shipyard.maintenance import service as maintenance
 from shipyard.maintenance.runner import Runner, runner_of
 from shipyard.maintenance.schemas import TaskPublic, TasksPublic, TaskStart

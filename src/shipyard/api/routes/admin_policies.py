@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from shipyard.api.deps import AdminUser, DbDep, require_admin
-from shipyard.policies import admin as policies
+from shipyard.admin import policies
+from shipyard.api.deps import AdminUser, require_admin
+from shipyard.http.deps import DbDep
 from shipyard.policies.models import PolicyKind
 from shipyard.policies.schemas import PoliciesPublic, PolicyCreate, PolicyFields, PolicyPublic
 

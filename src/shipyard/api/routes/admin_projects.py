@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from shipyard.api.deps import AdminUser, DbDep, require_admin
-from shipyard.projects import admin as projects
-from shipyard.projects import admin_members as members
+from shipyard.admin import project_members as members
+from shipyard.admin import projects
+from shipyard.api.deps import AdminUser, require_admin
+from shipyard.http.deps import DbDep
 from shipyard.projects.admin_schemas import (
     MemberAdd,
     MemberChange,

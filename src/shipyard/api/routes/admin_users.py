@@ -10,9 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from shipyard.api.deps import AdminUser, DbDep, SettingsDep, require_admin
-from shipyard.users import admin as users_admin
-from shipyard.users import admin_access
+from shipyard.admin import user_access as admin_access
+from shipyard.admin import users as users_admin
+from shipyard.api.deps import AdminUser, require_admin
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.users.admin_schemas import (
     AdminUserCreate,
     AdminUserCreated,

@@ -30,10 +30,10 @@ from shipyard.agents.schemas import (
     RegisterReply,
 )
 from shipyard.api.agent_auth import AgentGroup, AgentKeyDep, SignedAnswers
-from shipyard.api.deps import DbDep, SettingsDep
 from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.environments.models import Environment
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.i18n import _
 from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from shipyard.api.deps import ApiPrincipal, DbDep, SettingsDep, client_address
+from shipyard.api.deps import ApiPrincipal
 from shipyard.auth import service as auth
 from shipyard.auth.schemas import LoginRequest, TokenIssued
 from shipyard.config import Settings
 from shipyard.errors import InvalidInput
+from shipyard.http.deps import DbDep, SettingsDep, client_address
 from shipyard.i18n import _
 from shipyard.users.schemas import UserPublic
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from shipyard.agents import service as agents
-from shipyard.api.deps import ApiUser, DbDep
+from shipyard.api.deps import ApiUser
 from shipyard.environments import service as environments
+from shipyard.http.deps import DbDep
 from shipyard.projects import service as projects
 
 router = APIRouter(tags=["catalog"])

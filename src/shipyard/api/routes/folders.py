@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from shipyard.api.deps import ApiUser, DbDep, SettingsDep
+from shipyard.api.deps import ApiUser
 from shipyard.errors import PermissionDenied
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.i18n import _
 from shipyard.storage import files, sharing
 from shipyard.storage import service as folders

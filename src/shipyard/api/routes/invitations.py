@@ -6,7 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from shipyard.api.deps import ApiUser, DbDep
+from shipyard.api.deps import ApiUser
+from shipyard.http.deps import DbDep
 from shipyard.storage import service as folders
 from shipyard.storage import sharing
 from shipyard.storage.schemas import FolderPublic, InvitationsPublic

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import ApiPrincipal, ApiUser, DbDep, SettingsDep, client_address
+from shipyard.api.deps import ApiPrincipal, ApiUser
+from shipyard.http.deps import DbDep, SettingsDep, client_address
 from shipyard.i18n import _
 from shipyard.projects import service as projects
 from shipyard.projects.schemas import ProjectPublic, ProjectsPublic, ProjectSwitch

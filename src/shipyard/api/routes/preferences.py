@@ -7,10 +7,11 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from shipyard.api.deps import ApiUser, DbDep, SettingsDep
+from shipyard.api.deps import ApiUser
 from shipyard.auth import personal_tokens, ssh_keys
 from shipyard.auth import service as auth
 from shipyard.config import Settings
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.users import preferences
 from shipyard.users.models import User
 from shipyard.users.preference_schemas import (

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from shipyard.api.deps import ApiUser, DbDep, SettingsDep
+from shipyard.api.deps import ApiUser
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED
 from shipyard.sessions.presenter import present

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from shipyard.api.deps import ApiUser, DbDep
+from shipyard.api.deps import ApiUser
+from shipyard.http.deps import DbDep
 from shipyard.summary import service as summary
 from shipyard.summary.schemas import ResourceStatisticsPublic, SystemResourcesPublic
 

@@ -21,9 +21,11 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.api import errors as api_errors
-from shipyard.api.deps import ApiUser, DbDep, SettingsDep
+from shipyard.api.deps import ApiUser
 from shipyard.api.routes.folders import PathQuery
 from shipyard.errors import InvalidInput, QuotaExceeded, ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep
+from shipyard.http.errors import error_body
 from shipyard.i18n import _
 from shipyard.storage import downloads, uploads
 
@@ -45,7 +47,7 @@ class TusRefused(Exception):
 
 def _error(status_code: int, exc: ShipyardError | TusRefused, **headers: str) -> JSONResponse:
     details = exc.details if isinstance(exc, ShipyardError) else None
-    body = api_errors.error_body(exc.code, exc.message, details)
+    body = error_body(exc.code, exc.message, details)
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, status
 
-from shipyard.api.deps import ApiUser, DbDep, SettingsDep, client_address, require_admin
+from shipyard.api.deps import ApiUser, require_admin
 from shipyard.auth import totp
 from shipyard.auth.schemas import CodeIn, RecoveryCodes, TwoFactorSetup, TwoFactorStatus
+from shipyard.http.deps import DbDep, SettingsDep, client_address
 from shipyard.users.models import User
 from shipyard.users.schemas import UserPublic
 from shipyard.validation import NO_NUL

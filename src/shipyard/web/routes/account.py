@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shipyard.api.deps import DbDep, SettingsDep, client_address
-from shipyard.api.errors import status_of
 from shipyard.errors import InvalidInput, ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep, client_address
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
 from shipyard.projects import service as projects
 from shipyard.users import service as users

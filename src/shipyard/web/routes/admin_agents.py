@@ -12,11 +12,11 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.agents import admin
+from shipyard.admin import agents as admin
 from shipyard.agents.models import AgentStatus
 from shipyard.agents.schemas import AGENT_ID
-from shipyard.api.deps import DbDep, SettingsDep
 from shipyard.errors import ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.i18n import _
 from shipyard.validation import NO_NUL
 from shipyard.web import admin_agents_view as view

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shipyard.announcements import service as announcements
 from shipyard.announcements.schemas import BODY_LIMIT, MAX_LENGTH
-from shipyard.api.deps import DbDep
-from shipyard.api.errors import status_of
 from shipyard.errors import ShipyardError
+from shipyard.http.deps import DbDep
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
 from shipyard.web.deps import CurrentAdmin, Viewer
 from shipyard.web.htmx import render

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from shipyard.api.deps import DbDep
 from shipyard.audit import export, labels, query
 from shipyard.audit.query import AuditPage
 from shipyard.audit.schemas import AuditFilter
 from shipyard.errors import InvalidInput
+from shipyard.http.deps import DbDep
 from shipyard.web import audit_view as view
 from shipyard.web.deps import CurrentAdmin
 from shipyard.web.htmx import render

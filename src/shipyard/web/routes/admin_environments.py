@@ -10,9 +10,9 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep, SettingsDep
 from shipyard.environments import service as environments
 from shipyard.errors import InvalidInput, ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.i18n import _
 from shipyard.validation import NO_NUL
 from shipyard.web import admin_agents_view as view

@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from shipyard.agents import groups_admin as groups
+from shipyard.admin import groups
 from shipyard.agents.admin_schemas import MAX_ALLOW, GroupCreate, GroupUpdate
 from shipyard.agents.models import DEFAULT_GROUP
-from shipyard.api.deps import DbDep
 from shipyard.errors import InvalidInput, ShipyardError
+from shipyard.http.deps import DbDep
 from shipyard.i18n import _
 from shipyard.validation import NO_NUL
 from shipyard.web import admin_agents_view as view

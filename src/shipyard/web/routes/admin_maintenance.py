@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shipyard.api.deps import DbDep
 from shipyard.errors import Conflict, InvalidInput
+from shipyard.http.deps import DbDep
 from shipyard.i18n import _
 from shipyard.maintenance import service as maintenance
 from shipyard.maintenance.models import TaskKind

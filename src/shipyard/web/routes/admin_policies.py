@@ -13,14 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep
-from shipyard.api.errors import status_of
+from shipyard.admin import policies
 from shipyard.errors import InvalidInput, NotFound, ShipyardError
+from shipyard.http.deps import DbDep
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
-from shipyard.policies import admin as policies
 from shipyard.policies import fields
 from shipyard.policies.models import OnQuota, PolicyKind, ResourcePolicy
-from shipyard.slots import SLOT_KINDS
+from shipyard.resources.slots import SLOT_KINDS
 from shipyard.web.deps import CurrentAdmin, Viewer
 from shipyard.web.htmx import render
 from shipyard.web.routes.admin_projects import errors_of

@@ -13,16 +13,16 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep
-from shipyard.api.errors import status_of
+from shipyard.admin import project_members as members
+from shipyard.admin import projects
 from shipyard.errors import NotFound, ShipyardError
+from shipyard.http.deps import DbDep
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
 from shipyard.policies import fields
-from shipyard.projects import admin as projects
-from shipyard.projects import admin_members as members
 from shipyard.projects.admin_schemas import ProjectCreate
 from shipyard.projects.models import DEFAULT_PROJECT, MemberRole, Project
-from shipyard.slots import SLOT_KINDS, humanize
+from shipyard.resources.slots import SLOT_KINDS, humanize
 from shipyard.web.deps import CurrentAdmin, Viewer
 from shipyard.web.forms import LongText, ShortText
 from shipyard.web.htmx import render

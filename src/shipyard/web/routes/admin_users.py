@@ -10,13 +10,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep, SettingsDep
-from shipyard.api.errors import status_of
+from shipyard.admin import user_access as admin_access
+from shipyard.admin import users as users_admin
 from shipyard.auth import totp
 from shipyard.errors import NotFound, ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
-from shipyard.users import admin as users_admin
-from shipyard.users import admin_access, admin_rules
+from shipyard.users import rules as admin_rules
 from shipyard.users.admin_schemas import AdminUserCreate, AdminUserPublic, AdminUserUpdate
 from shipyard.users.models import Role, User
 from shipyard.validation import NO_NUL

@@ -15,12 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from shipyard.api.deps import SESSION_COOKIE, DbDep, Principal, SettingsDep, client_address
-from shipyard.api.errors import status_of
 from shipyard.auth import challenge, totp
 from shipyard.auth import service as auth
 from shipyard.config import Settings
 from shipyard.errors import AuthenticationFailed, ShipyardError, Throttled
+from shipyard.http.deps import DbDep, SettingsDep, client_address
+from shipyard.http.errors import status_of
+from shipyard.http.principal import SESSION_COOKIE, Principal
 from shipyard.i18n import LANGUAGES, _, set_language
 from shipyard.users.models import User
 from shipyard.web import cookies

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep, SettingsDep
-from shipyard.api.errors import status_of
 from shipyard.errors import InvalidInput, ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
 from shipyard.storage import access as acl
 from shipyard.storage import service as folders

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep, SettingsDep
 from shipyard.config import Settings
 from shipyard.errors import ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.i18n import _
 from shipyard.storage import access as acl
 from shipyard.storage import files

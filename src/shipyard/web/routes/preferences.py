@@ -15,11 +15,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep, SettingsDep
-from shipyard.api.errors import status_of
 from shipyard.auth import personal_tokens, ssh_keys
 from shipyard.config import Settings
 from shipyard.errors import ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep
+from shipyard.http.errors import status_of
 from shipyard.i18n import _, set_language
 from shipyard.users import preferences
 from shipyard.validation import NO_NUL

@@ -11,15 +11,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep, SettingsDep
-from shipyard.api.errors import status_of
 from shipyard.errors import Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded
+from shipyard.http.deps import DbDep, SettingsDep
+from shipyard.http.errors import status_of
 from shipyard.i18n import _
+from shipyard.resources.slots import ResourceSlots, humanize
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED, ComputeSession, SessionStatus, SessionType
 from shipyard.sessions.presenter import present
 from shipyard.sessions.schemas import SessionPublic
-from shipyard.slots import ResourceSlots, humanize
 from shipyard.web.deps import CurrentViewer, Viewer
 from shipyard.web.htmx import is_htmx, render
 from shipyard.web.launcher import (

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep
+from shipyard.http.deps import DbDep
 from shipyard.i18n import _
 from shipyard.storage import sharing
 from shipyard.web import storage_view as view

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from shipyard.api.deps import DbDep
+from shipyard.http.deps import DbDep
 from shipyard.summary import service as summary
 from shipyard.web import cookies
 from shipyard.web.deps import CurrentViewer, Viewer

@@ -21,11 +21,12 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from shipyard.agents import signing
 from shipyard.agents.models import Agent
-from shipyard.api.deps import SESSION_COOKIE, DbDep
 from shipyard.auth import service as auth
 from shipyard.config import Settings
 from shipyard.db import Database, utcnow
 from shipyard.errors import InvalidInput, NotFound
+from shipyard.http.deps import DbDep
+from shipyard.http.principal import SESSION_COOKIE
 from shipyard.i18n import _
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType

@@ -17,11 +17,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from shipyard.api.deps import DbDep, SettingsDep, client_address
-from shipyard.api.errors import status_of
 from shipyard.auth import totp
 from shipyard.config import Settings
 from shipyard.errors import ShipyardError
+from shipyard.http.deps import DbDep, SettingsDep, client_address
+from shipyard.http.errors import status_of
 from shipyard.web.deps import TWO_FACTOR_PATH, CurrentViewer, Viewer
 from shipyard.web.forms import ShortText
 from shipyard.web.htmx import is_htmx, render

@@ -24,7 +24,7 @@ from shipyard.policies import service as policies
 from shipyard.policies.models import OnQuota, PolicyKind, ResourcePolicy
 from shipyard.policies.schemas import PolicyPublic
 from shipyard.projects.models import Project
-from shipyard.slots import SLOT_KINDS, Limits, amount_text
+from shipyard.resources.slots import SLOT_KINDS, Limits, amount_text
 from shipyard.users.models import User
 
 Reader = Callable[[str, object], Any]

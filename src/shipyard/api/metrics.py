@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from shipyard.api.deps import client_address
 from shipyard.config import Settings
+from shipyard.http.deps import client_address
 from shipyard.i18n import _
 from shipyard.metrics.access import Verdict, decide
 from shipyard.metrics.registry import Metrics

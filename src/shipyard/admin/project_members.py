@@ -19,8 +19,8 @@ from shipyard.i18n import _
 from shipyard.projects.admin_schemas import MemberPublic
 from shipyard.projects.models import DEFAULT_PROJECT, MemberRole, Project, ProjectMember
 from shipyard.storage import mounts
-from shipyard.users.admin_rules import check_may_manage
 from shipyard.users.models import User
+from shipyard.users.rules import check_may_manage
 from shipyard.users.service import normalise_email
 
 PER_PAGE = 50

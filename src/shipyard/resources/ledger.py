@@ -2,6 +2,8 @@
 
 Every change of a session into or out of an occupying status calls occupy() or release()
 in the same transaction, so user, project, group and agent figures are sums of one source.
+The ledger knows a session only as a Holder (who, where, how much); recounting it from the
+sessions themselves is shipyard.sessions.recount.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import false, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shipyard.scheduler.models import SESSIONS_SLOT, Scope, Usage
-from shipyard.sessions.models import OCCUPYING, ComputeSession
-from shipyard.slots import ResourceSlots, from_units, to_units
+from shipyard.resources.models import SESSIONS_SLOT, Scope, Usage
+from shipyard.resources.slots import ResourceSlots, from_units, to_units
 
 Key = tuple[Scope, str]
 UsageKey = tuple[Scope, str, str]
@@ -35,7 +37,22 @@ class Held:
 EMPTY = Held(ResourceSlots(), 0)
 
 
-def scopes_of(session: ComputeSession) -> list[Key]:
+class Holder(Protocol):
+    """What the ledger needs of a session: who holds the slots, where, and how many."""
+
+    @property
+    def owner_id(self) -> uuid.UUID: ...
+    @property
+    def project_id(self) -> uuid.UUID: ...
+    @property
+    def resource_group_id(self) -> uuid.UUID: ...
+    @property
+    def agent_id(self) -> str | None: ...
+    @property
+    def slots(self) -> ResourceSlots: ...
+
+
+def scopes_of(session: Holder) -> list[Key]:
     keys = [
         (Scope.USER, str(session.owner_id)),
         (Scope.PROJECT, str(session.project_id)),
@@ -46,7 +63,7 @@ def scopes_of(session: ComputeSession) -> list[Key]:
     return keys
 
 
-def _rows(session: ComputeSession, sign: int) -> list[dict[str, object]]:
+def rows_of(session: Holder, sign: int) -> list[dict[str, object]]:
     held = session.slots
     units = {slot: to_units(slot, held[slot]) for slot in held}
     units[SESSIONS_SLOT] = 1
@@ -60,15 +77,15 @@ def _rows(session: ComputeSession, sign: int) -> list[dict[str, object]]:
 def change(
     db: Session,
     *,
-    occupied: Iterable[ComputeSession] = (),
-    released: Iterable[ComputeSession] = (),
+    occupied: Iterable[Holder] = (),
+    released: Iterable[Holder] = (),
 ) -> None:
     """Sessions start (occupied) or stop (released) holding their slots: one upsert for all,
     with the rows summed per scope and slot (a key may appear only once in a statement)."""
     summed: dict[tuple[object, object, object], int] = defaultdict(int)
     for sessions, sign in ((occupied, +1), (released, -1)):
         for session in sessions:
-            for row in _rows(session, sign):
+            for row in rows_of(session, sign):
                 summed[row["scope"], row["scope_id"], row["slot"]] += int(str(row["amount"]))
     rows = [
         {"scope": scope, "scope_id": scope_id, "slot": slot, "amount": amount}
@@ -86,12 +103,12 @@ def change(
     db.execute(statement, rows)
 
 
-def occupy(db: Session, session: ComputeSession) -> None:
+def occupy(db: Session, session: Holder) -> None:
     """The session starts holding its slots (it has just entered an occupying status)."""
     change(db, occupied=[session])
 
 
-def release(db: Session, session: ComputeSession) -> None:
+def release(db: Session, session: Holder) -> None:
     """The session stops holding its slots (it has just left the occupying statuses)."""
     change(db, released=[session])
 
@@ -137,14 +154,6 @@ class Drift:
     actual: int
 
 
-_SESSION_COLUMN = {
-    Scope.USER: ComputeSession.owner_id,
-    Scope.PROJECT: ComputeSession.project_id,
-    Scope.GROUP: ComputeSession.resource_group_id,
-    Scope.AGENT: ComputeSession.agent_id,
-}
-
-
 def lock(db: Session) -> None:
     """Serialise this transaction with every ledger writer until it ends.
 
@@ -157,60 +166,7 @@ def lock(db: Session) -> None:
         db.execute(update(Usage).where(false()).values(amount=Usage.amount))
 
 
-def scope_ids(db: Session, scope: Scope) -> list[str]:
-    """Every id of a kind that holds something in the ledger or in an occupying session, sorted.
-
-    (A zero row needs no check: if a session held something there, it names the id.)"""
-    column = _SESSION_COLUMN[scope]
-    named = db.scalars(
-        select(column).distinct().where(ComputeSession.status.in_(OCCUPYING), column.is_not(None))
-    )
-    recorded = db.scalars(
-        select(Usage.scope_id).distinct().where(Usage.scope == scope, Usage.amount != 0)
-    )
-    return sorted({str(value) for value in named} | set(recorded))
-
-
-def _occupying(db: Session, scope: Scope | None, ids: list[str]) -> Iterable[ComputeSession]:
-    query = select(ComputeSession).where(ComputeSession.status.in_(OCCUPYING))
-    if scope is None:
-        return db.scalars(query)
-    column = _SESSION_COLUMN[scope]
-    keys: list[object] = list(ids) if scope is Scope.AGENT else [u for u in map(_uuid, ids) if u]
-    return db.scalars(query.where(column.in_(keys))) if keys else ()
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:  # a ledger row no session can match (a bogus id)
-        return None
-
-
-def rebuild(db: Session, *, scope: Scope | None = None, ids: Iterable[str] = ()) -> list[Drift]:
-    """Recompute the ledger from the occupying sessions; return (and fix) every difference.
-
-    Without `scope` the whole ledger, else only the rows of the given ids of that scope.
-    Takes the ledger lock (lock()) first, so call it at the start of a transaction; the
-    caller commits (or rolls back to only look)."""
-    lock(db)
-    wanted = list(ids)
-    expected: dict[UsageKey, int] = defaultdict(int)
-    for session in _occupying(db, scope, wanted):
-        for row in _rows(session, +1):
-            key = (Scope(str(row["scope"])), str(row["scope_id"]), str(row["slot"]))
-            if scope is None or key[0] is scope:
-                expected[key] += int(str(row["amount"]))
-    query = select(Usage)
-    if scope is not None:
-        query = query.where(Usage.scope == scope, Usage.scope_id.in_(wanted))
-    recorded = {(u.scope, u.scope_id, u.slot): u for u in db.scalars(query)}
-    return _fix(db, expected, recorded)
-
-
-def _fix(
-    db: Session, expected: dict[UsageKey, int], recorded: dict[UsageKey, Usage]
-) -> list[Drift]:
+def fix(db: Session, expected: dict[UsageKey, int], recorded: dict[UsageKey, Usage]) -> list[Drift]:
     drifts = []
     for key in sorted(set(expected) | set(recorded)):
         usage = recorded.get(key)

@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from shipyard.agent.network import parse_allow
-from shipyard.agents.admin import slot_figures
+from shipyard.admin.agents import slot_figures
 from shipyard.agents.admin_schemas import (
     GROUP_NAME,
     MAX_ALLOW,
@@ -41,11 +40,12 @@ from shipyard.audit.models import Action
 from shipyard.errors import Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
 from shipyard.projects.models import Project
-from shipyard.scheduler import ledger
-from shipyard.scheduler.ledger import EMPTY
-from shipyard.scheduler.models import Scope
-from shipyard.slots import ResourceSlots
+from shipyard.resources import ledger
+from shipyard.resources.ledger import EMPTY
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import ResourceSlots
 from shipyard.users.models import User
+from shipyard.validation import parse_allow
 
 _NAME = re.compile(GROUP_NAME)
 #: never reachable from a session, allow-listed or not: "this network", loopback, link-local

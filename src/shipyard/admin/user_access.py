@@ -25,7 +25,7 @@ from shipyard.errors import InvalidInput
 from shipyard.i18n import _
 from shipyard.sessions import service as sessions
 from shipyard.storage.models import FolderInvitation, InvitationState
-from shipyard.users import admin_rules
+from shipyard.users import rules as admin_rules
 from shipyard.users.models import User, UserStatus
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Select, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shipyard.admin import user_access as admin_access
 from shipyard.audit.models import Action
 from shipyard.audit.service import record
 from shipyard.auth import passwords
@@ -27,7 +28,7 @@ from shipyard.policies.models import PolicyKind, ResourcePolicy
 from shipyard.projects import service as projects
 from shipyard.projects.models import MemberRole, Project, ProjectMember
 from shipyard.storage import mounts
-from shipyard.users import admin_access, admin_rules
+from shipyard.users import rules as admin_rules
 from shipyard.users.admin_schemas import (
     AdminUserCreate,
     AdminUserPublic,

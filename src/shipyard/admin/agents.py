@@ -25,10 +25,10 @@ from shipyard.audit.models import Action
 from shipyard.db import utcnow
 from shipyard.errors import Conflict, NotFound
 from shipyard.i18n import _
-from shipyard.scheduler import ledger
-from shipyard.scheduler.ledger import EMPTY, Held
-from shipyard.scheduler.models import Scope
-from shipyard.slots import SLOT_KINDS, ResourceSlots, amount_text, humanize
+from shipyard.resources import ledger
+from shipyard.resources.ledger import EMPTY, Held
+from shipyard.resources.models import Scope
+from shipyard.resources.slots import SLOT_KINDS, ResourceSlots, amount_text, humanize
 from shipyard.users.models import User
 
 PAGE_SIZE = 50

@@ -29,9 +29,9 @@ from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind, ResourcePolicy
 from shipyard.projects.admin_schemas import PolicyRef, ProjectAdminPublic, ProjectCreate
 from shipyard.projects.models import DEFAULT_PROJECT, Project, ProjectMember
-from shipyard.scheduler import ledger
-from shipyard.scheduler.ledger import EMPTY, Held
-from shipyard.scheduler.models import Scope
+from shipyard.resources import ledger
+from shipyard.resources.ledger import EMPTY, Held
+from shipyard.resources.models import Scope
 from shipyard.sessions import lifecycle
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.storage import mounts
