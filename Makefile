@@ -45,6 +45,7 @@ src/shipyard/web/static/vendor/.built: node_modules/.package-lock.json $(VENV)/.
 lint: setup
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/lint-imports --no-logo --no-cache
 
 typecheck: setup
 	$(BIN)/mypy src
@@ -65,14 +66,11 @@ test-agent: setup
 	$(PYTEST) agent tests/agent
 
 # The database tests again on PostgreSQL: the one in SHIPYARD_TEST_DATABASE_URL, or a
-# throwaway server started (and removed) by tools/with-postgres.sh.
-# The CLI client tests drive the same API the api lane covers; what they check (progress,
-# resuming, tables) does not depend on the database, so the pg lane leaves them out.
-PG_SKIP := $(foreach f,$(wildcard tests/api/test_cli_admin_*.py) tests/api/test_cli_folders.py \
-	tests/api/test_cli_login.py tests/api/test_upload_resume.py,--ignore=$(f))
-
+# throwaway server started (and removed) by tools/with-postgres.sh. Only tests marked `db`
+# (how the database behaves: constraints, locks, time windows, sums, statement counts;
+# every test of tests/pg) or `smoke` (each main API and console path once) run again here.
 test-pg: setup
-	tools/with-postgres.sh $(PYTEST) pg -n $(WORKERS) $(PG_SKIP) tests/unit tests/api tests/web tests/pg
+	tools/with-postgres.sh $(PYTEST) pg -n $(WORKERS) -m "db or smoke" tests/unit tests/api tests/web tests/pg
 
 test: system-test lint typecheck test-unit test-api test-web test-browser test-agent test-pg
 	@echo "make test: every lane passed"

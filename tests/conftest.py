@@ -11,7 +11,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,29 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test is marked with its lane, the folder it lives in."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reverse",
+        action="store_true",
+        help="run the tests in reverse order, to find one that passes only after another",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test is marked with its lane, the folder it lives in; --reverse turns the order.
+
+    Tests of tests/pg and tests that count statements (the `queries` fixture) are marked `db`
+    as well: the pg lane runs `db or smoke` on PostgreSQL.
+    """
+    if config.getoption("reverse"):
+        items.reverse()
     for item in items:
         parts = Path(str(item.path)).parts
         for lane in LANES:
             if lane in parts:
                 item.add_marker(getattr(pytest.mark, lane))
+        if "pg" in parts or "queries" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
 
 
 def pg_url() -> str | None:
@@ -86,8 +102,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_schema() -> Iterator[str | None]:
-    """Reset the given PostgreSQL to an empty public schema and migrate it once."""
+def pg_schema() -> Iterator[Database | None]:
+    """Reset the given PostgreSQL to an empty public schema and migrate it once; the engine
+    stays open for emptying the tables before each test."""
     url = pg_url()
     if url is None:
         yield None
@@ -97,26 +114,38 @@ def pg_schema() -> Iterator[str | None]:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     migrate.upgrade(database.engine)
+    yield database
     database.dispose()
-    yield database.url
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path, pg_schema: str | None) -> str:
-    if pg_schema is None:
-        target = tmp_path / "shipyard.db"
-        shutil.copyfile(sqlite_template, target)
-        return f"sqlite:///{target}"
-    database = Database(pg_schema)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+# Every sequence of the schema starts again at 1, as in a fresh database.
+RESTART_SEQUENCES = text(
+    "SELECT setval(c.oid, 1, false) FROM pg_class c "
+    "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+)
+
+
+def empty_pg(database: Database) -> None:
+    """Empty every table as a freshly migrated database has them. DELETE in dependency order:
+    on a few small tables it costs a tenth of a TRUNCATE, which makes new files for each."""
     with database.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+        connection.execute(RESTART_SEQUENCES)
         connection.execute(
             text("UPDATE alembic_version SET version_num = :head"),
             {"head": migrate.head_revision()},
         )
-    database.dispose()
-    return pg_schema
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path, pg_schema: Database | None) -> str:
+    if pg_schema is None:
+        target = tmp_path / "shipyard.db"
+        shutil.copyfile(sqlite_template, target)
+        return f"sqlite:///{target}"
+    empty_pg(pg_schema)
+    return pg_schema.url
 
 
 @pytest.fixture
@@ -150,9 +179,26 @@ def worker_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
 def app(worker_app: FastAPI, settings: Settings, database: Database) -> FastAPI:
     """The worker's app bound to this test's settings and database, without its background
     scheduler (tests drive scheduling rounds themselves); nothing of an earlier test stays."""
+    if os.environ.get("T13_FRESH_APP"):
+        return create_app(settings, database=database, run_scheduler=False)
     bind(worker_app, settings, database=database, run_scheduler=False)
     worker_app.dependency_overrides.clear()
     return worker_app
+
+
+AppWith = Callable[..., FastAPI]
+
+
+@pytest.fixture
+def app_with(app: FastAPI, settings: Settings, database: Database) -> AppWith:
+    """This test's app with some settings changed (short timeouts, a trusted proxy). It is the
+    same app bound again, so every client of it sees the change."""
+
+    def changed(**changes: Any) -> FastAPI:
+        bind(app, settings.model_copy(update=changes), database=database, run_scheduler=False)
+        return app
+
+    return changed
 
 
 @pytest.fixture

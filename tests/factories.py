@@ -6,13 +6,17 @@ import itertools
 from dataclasses import dataclass
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
+
 from shipyard.admin.bootstrap import ensure_defaults
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent
 from shipyard.agents.notifier import Notifier
 from shipyard.agents.schemas import AgentRegister, EnforcementReport
+from shipyard.auth import service as auth
 from shipyard.config import Settings
 from shipyard.db import Database, utcnow
+from shipyard.http.principal import SESSION_COOKIE
 from shipyard.policies import service as policies
 from shipyard.policies.models import OnQuota, PolicyKind, ResourcePolicy
 from shipyard.projects import service as projects
@@ -28,10 +32,14 @@ from shipyard.storage.models import Folder, Perm
 from shipyard.storage.schemas import FolderCreate
 from shipyard.users import service as users
 from shipyard.users.models import Role, User
+from shipyard.web.cookies import LANGUAGE_COOKIE
 from tests.signed_agent import FACTORY_TOKEN_HASH, INSTANCE
+from tests.webclient import set_cookie
 
 _sequence = itertools.count(1)
 PASSWORD = "correct-Horse-7"
+# What Starlette's TestClient sends as the client's address and user agent.
+TEST_CLIENT = "testclient"
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,28 @@ class Factory:
 
     def admin(self) -> Account:
         return self.user(role=Role.ADMIN)
+
+    def web_login(self, client: TestClient, account: Account) -> str:
+        """Log `client` in as the login form ends a login, without the form: a fresh web
+        session (ending the one the client had) and its cookies. Returns its CSRF token.
+
+        For tests whose subject is not the login itself (those post the real form).
+        """
+        with self.database.session() as db:
+            user = db.get(User, account.user.id)
+            assert user is not None, "the account is not in this test's database"
+            raw, web_session = auth.start_web_session(
+                db,
+                user=user,
+                settings=self.settings,
+                client_address=TEST_CLIENT,
+                user_agent=TEST_CLIENT,
+                replaces=client.cookies.get(SESSION_COOKIE),
+            )
+        set_cookie(client, SESSION_COOKIE, raw)
+        if user.language:
+            set_cookie(client, LANGUAGE_COOKIE, user.language)
+        return web_session.csrf_token
 
     def project(self, *, members: tuple[User, ...] = (), description: str = "") -> Project:
         with self.database.session() as db:

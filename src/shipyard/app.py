@@ -31,12 +31,13 @@ from shipyard.edge.limits import RequestLimits
 from shipyard.metrics.middleware import HttpMetricsMiddleware
 from shipyard.metrics.registry import Metrics
 from shipyard.scheduler.loop import SchedulerLoop
+from shipyard.sessions import effects
 from shipyard.storage.monitor import StorageMonitor
 from shipyard.web import errors as web_errors
+from shipyard.web import terminal
 from shipyard.web.deps import LoginRequired, web_principal
 from shipyard.web.middleware import ConsoleMiddleware
-from shipyard.web.routes import router as web_router
-from shipyard.web.routes import terminal
+from shipyard.web.router import router as web_router
 from shipyard.web.templating import STATIC, make_templates
 
 UPLOAD_PATHS = "/api/v1/uploads/"
@@ -167,7 +168,6 @@ def bind(
     app.state.run_scheduler = run_scheduler
     app.state.db = database or Database(settings.effective_database_url)
     app.state.notifier = Notifier()
-    app.state.notifier.watch(app.state.db)  # agents hear of every committed bump
     app.state.metrics = Metrics()
     app.state.metrics.watch(app.state.db)
     app.state.scheduler = SchedulerLoop(
@@ -177,6 +177,8 @@ def bind(
         lost_after=settings.agent_lost_seconds,
         metrics=app.state.metrics,
     )
+    # Every commit wakes the agents and the scheduler it concerns: no route has to.
+    effects.watch(app.state.db, notifier=app.state.notifier, scheduler=app.state.scheduler)
     app.state.storage_monitor = StorageMonitor(app.state.db, settings)
     _install_middleware(app, settings)
 

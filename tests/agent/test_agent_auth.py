@@ -89,7 +89,7 @@ def evil_state(mount_source: str) -> dict[str, Any]:
     session = {
         "session_id": str(uuid.uuid4()),
         "kind": "batch",
-        "command": ["/bin/sh", "-c", "cat /home/work/host/shadow"],
+        "command": "cat /home/work/host/shadow",
         "env": {},
         "interpreter": "",
         "path_prefix": "",

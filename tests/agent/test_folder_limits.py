@@ -81,7 +81,7 @@ class Agent:
         session = DesiredSession(
             session_id=uuid.uuid4(),
             kind="batch",
-            command=["/bin/sh", "-c", command],
+            command=command,
             env={},
             interpreter="",
             path_prefix="",

@@ -567,7 +567,7 @@ def desired(session_id: uuid.UUID, *mounts: tuple[Path, str, FolderAccess]) -> D
     return DesiredSession(
         session_id=session_id,
         kind="batch",
-        command=["/bin/sh", "-c", "sleep 600"],
+        command="sleep 600",
         env={},
         interpreter="",
         path_prefix="",

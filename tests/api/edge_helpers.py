@@ -7,21 +7,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-from shipyard.app import create_app
-from shipyard.config import Settings
-from shipyard.db import Database
 from shipyard.edge.protocol import uvicorn_options
-
-
-def app_with(settings: Settings, database: Database, **changes: Any) -> FastAPI:
-    """This test's app with some settings changed (short timeouts, a trusted proxy)."""
-    changed = settings.model_copy(update=changes)
-    return create_app(changed, database=database, run_scheduler=False)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from shipyard.errors import Conflict
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus
+from tests.api.effects_helpers import Effects
 from tests.api.test_sessions_api import bearer
 from tests.factories import Factory
 from tests.signed_agent import FACTORY_TOKEN_HASH, INSTANCE, auth_of, registration
@@ -77,6 +79,7 @@ def test_normal_users_are_refused(
     assert client.request(method, path, json={}).status_code == 401
 
 
+@pytest.mark.smoke
 def test_the_list_shows_capacity_occupancy_and_sessions(
     client: TestClient, factory: Factory, database: Database, admin_headers: dict[str, str]
 ) -> None:
@@ -104,6 +107,7 @@ def test_the_list_shows_capacity_occupancy_and_sessions(
     assert missing.status_code == 404
 
 
+@pytest.mark.db
 def test_filters_and_pages(
     client: TestClient, factory: Factory, database: Database, admin_headers: dict[str, str]
 ) -> None:
@@ -233,6 +237,26 @@ def test_move_to_another_group(
     )
     extra = client.patch(path, json={"hostname": "x"}, headers=admin_headers)
     assert extra.status_code == 422
+
+
+def test_undraining_or_moving_an_agent_wakes_the_scheduler(
+    app: FastAPI,
+    client: TestClient,
+    factory: Factory,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client.post("/api/v1/admin/resource-groups", json={"name": "batch"}, headers=admin_headers)
+    path = f"/api/v1/admin/agents/{factory.agent().id}"
+    effects = Effects(app, monkeypatch)
+
+    client.patch(path, json={"schedulable": False}, headers=admin_headers)
+    client.patch(path, json={"schedulable": False}, headers=admin_headers)  # changes nothing
+    assert effects.wakes == 1
+    client.patch(path, json={"schedulable": True}, headers=admin_headers)
+    assert effects.wakes == 2
+    client.patch(path, json={"resource_group": "batch"}, headers=admin_headers)
+    assert effects.wakes == 3
 
 
 def issue(client: TestClient, headers: dict[str, str], group: str = "default") -> dict[str, str]:

@@ -47,6 +47,7 @@ def parse_csv(text: str) -> list[dict[str, str]]:
 # What the hooked flows leave ------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_an_api_login_leaves_a_login_and_a_token_entry(
     client: TestClient, factory: Factory, database: Database
 ) -> None:
@@ -203,6 +204,7 @@ def test_declined_and_cancelled_invitations_and_leaving_are_logged(
 # Reading the log ------------------------------------------------------------------------------
 
 
+@pytest.mark.db
 def test_filters_combine(client: TestClient, admin: dict[str, str], database: Database) -> None:
     seed(database, 3, action="user.role_change", actor_email="Boss@Example.org", target_label="ann")
     seed(database, 2, action="user.create", actor_email="boss@example.org", target_label="bob")
@@ -245,6 +247,7 @@ def test_bad_filters_are_refused_with_a_clear_error(
         assert answer.json()["error"]["code"] == "invalid_input"
 
 
+@pytest.mark.db
 def test_pages_are_newest_first_without_gaps(
     client: TestClient, admin: dict[str, str], database: Database
 ) -> None:
@@ -275,6 +278,7 @@ def test_a_page_costs_the_same_statements_with_more_entries(
 # CSV ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.db
 def test_csv_export_has_the_filtered_entries_in_utc(
     client: TestClient, admin: dict[str, str], database: Database
 ) -> None:
@@ -339,6 +343,7 @@ def test_csv_cells_cannot_become_formulas(
     assert not any(row["details"].startswith(("=", "+", "-", "@")) for row in rows)
 
 
+@pytest.mark.db
 def test_csv_export_streams_past_one_batch(
     client: TestClient, admin: dict[str, str], database: Database
 ) -> None:

@@ -42,6 +42,7 @@ def test_normal_users_are_refused(
     assert client.request(method, path, headers=user, json={}).status_code == 403
 
 
+@pytest.mark.smoke
 def test_create_edit_and_list(
     client: TestClient, headers: dict[str, str], database: Database
 ) -> None:

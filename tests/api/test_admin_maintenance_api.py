@@ -49,6 +49,7 @@ def finished(client: TestClient, headers: dict[str, str], task_id: str) -> dict[
     return found
 
 
+@pytest.mark.db
 def test_recalculate_reports_and_fixes_every_drift(
     client: TestClient, admin: dict[str, str], factory: Factory, database: Database
 ) -> None:
@@ -123,6 +124,7 @@ def test_rescan_reports_added_kept_disabled(
     assert again["result"] == {"added": [], "kept": ["science"], "disabled": []}
 
 
+@pytest.mark.db
 def test_a_second_task_of_a_kind_waits_for_the_first(
     client: TestClient, admin: dict[str, str], app: FastAPI, database: Database
 ) -> None:
@@ -150,6 +152,7 @@ def test_a_second_task_of_a_kind_waits_for_the_first(
     finished(client, admin, other.json()["id"])
 
 
+@pytest.mark.db
 def test_a_task_whose_manager_died_shows_interrupted_and_blocks_nothing(
     client: TestClient, admin: dict[str, str], app: FastAPI, database: Database
 ) -> None:

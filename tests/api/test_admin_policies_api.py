@@ -64,6 +64,7 @@ def test_list_shows_both_defaults_with_their_use(
     assert {p["kind"] for p in only_users["data"]} == {"user"}
 
 
+@pytest.mark.smoke
 def test_create_with_limits_units_and_unlimited(
     client: TestClient, admin: dict[str, str], database: Database
 ) -> None:
@@ -144,6 +145,7 @@ def test_every_wrong_field_is_reported_at_once(client: TestClient, admin: dict[s
     }
 
 
+@pytest.mark.db
 def test_duplicate_name_is_per_kind(client: TestClient, admin: dict[str, str]) -> None:
     create(client, admin, name="team", kind="user")
     create(client, admin, name="team", kind="project")
@@ -236,6 +238,7 @@ def test_project_slot_limit_applies_to_the_next_request(
     assert client.post("/api/v1/sessions", json=session, headers=user).status_code == 201
 
 
+@pytest.mark.db
 def test_delete_is_refused_while_in_use_and_for_the_default(
     client: TestClient, factory: Factory, admin: dict[str, str], database: Database
 ) -> None:
@@ -260,6 +263,7 @@ def test_delete_is_refused_while_in_use_and_for_the_default(
     assert Action.POLICY_DELETE.value in actions(database)
 
 
+@pytest.mark.db
 def test_make_default_moves_users_without_a_policy(
     client: TestClient, factory: Factory, admin: dict[str, str], database: Database
 ) -> None:

@@ -48,6 +48,7 @@ def project_count(database: Database) -> int:
         return db.scalar(select(func.count()).select_from(Project)) or 0
 
 
+@pytest.mark.db
 def test_create_show_and_list(
     client: TestClient, factory: Factory, admin: dict[str, str], database: Database
 ) -> None:
@@ -64,6 +65,7 @@ def test_create_show_and_list(
     assert Action.PROJECT_CREATE.value in audit_actions(database)
 
 
+@pytest.mark.db
 def test_list_shows_usage_from_the_ledger_and_pages(
     client: TestClient, factory: Factory, admin: dict[str, str], database: Database
 ) -> None:
@@ -198,6 +200,7 @@ def test_deactivation_cancels_pending_and_refuses_new_sessions_running_ones_stay
     assert "No such project" in refused.json()["error"]["message"]
 
 
+@pytest.mark.smoke
 def test_members_add_role_remove(
     client: TestClient, factory: Factory, admin: dict[str, str], database: Database
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -25,6 +26,7 @@ from shipyard.storage import sharing
 from shipyard.storage.models import Perm
 from shipyard.users.admin_schemas import AdminUserUpdate
 from shipyard.users.models import Role, User, UserStatus
+from tests.api.effects_helpers import Effects
 from tests.factories import Account, Factory
 
 USERS = "/api/v1/admin/users"
@@ -66,6 +68,7 @@ def superadmin(client: TestClient, factory: Factory) -> dict[str, str]:
 # List -------------------------------------------------------------------------------------
 
 
+@pytest.mark.db
 def test_list_searches_filters_and_pages(
     client: TestClient, factory: Factory, admin: dict[str, str]
 ) -> None:
@@ -105,6 +108,7 @@ def test_inactive_filter(client: TestClient, factory: Factory, admin: dict[str, 
 # Create -----------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_create_with_policy_projects_and_a_generated_password(
     client: TestClient, factory: Factory, admin: dict[str, str], database: Database
 ) -> None:
@@ -159,6 +163,7 @@ def test_bad_creations_are_explained_and_nothing_is_created(
     assert client.get(f"{USERS}/a@example.org", headers=admin).status_code == 404
 
 
+@pytest.mark.db
 def test_duplicate_email_is_a_conflict(
     client: TestClient, factory: Factory, admin: dict[str, str]
 ) -> None:
@@ -248,6 +253,7 @@ def test_nobody_changes_their_own_role_or_deactivates_themselves(
     assert patched.status_code == 403
 
 
+@pytest.mark.db
 def test_the_last_active_superadmin_cannot_be_demoted(
     client: TestClient, factory: Factory, database: Database
 ) -> None:
@@ -282,6 +288,7 @@ def test_superadmin_demotes_another_superadmin(client: TestClient, factory: Fact
 # Deactivation -------------------------------------------------------------------------------
 
 
+@pytest.mark.db
 def test_deactivation_ends_sessions_and_access_but_folders_stay(
     client: TestClient, factory: Factory, admin: dict[str, str], database: Database
 ) -> None:
@@ -351,6 +358,32 @@ def test_deactivation_ends_sessions_and_access_but_folders_stay(
     refused = client.post(f"/api/v1/invitations/{received_id}/accept", headers=back)
     assert refused.status_code == 404
     assert actions(database, leaving.user) == [Action.USER_DEACTIVATE, Action.USER_ACTIVATE]
+
+
+def test_deactivation_wakes_the_agents_of_the_users_sessions_at_once(
+    app: FastAPI,
+    client: TestClient,
+    factory: Factory,
+    admin: dict[str, str],
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = factory.agent(cpu="1"), factory.agent(cpu="1")
+    leaving = factory.user()
+    running = [factory.session(leaving.user, cpu="1") for _ in range(2)]
+    with database.session() as db:
+        schedule_once(db)
+    factory.session(leaving.user, cpu="1")  # no room left: it stays pending
+    effects = Effects(app, monkeypatch)
+
+    response = client.post(f"{USERS}/{leaving.email}/deactivate", headers=admin)
+
+    assert response.json()["sessions_ended"] == 3
+    with database.session() as db:
+        placed = {db.get(ComputeSession, s.id).agent_id for s in running}  # type: ignore[union-attr]
+    assert placed == {first.id, second.id}
+    assert effects.woken == [sorted(placed)]  # both, in one go: their long-polls return now
+    assert effects.wakes == 1  # the cancelled pending session left the queue
 
 
 def test_status_through_patch_is_a_deactivation(

@@ -6,13 +6,16 @@ import threading
 import time
 import uuid
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from shipyard.agents.models import Agent
+from shipyard.agents.models import Agent, AgentStatus
 from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.scheduler.service import schedule_once
-from shipyard.sessions.models import ComputeSession, SessionStatus
+from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
+from tests.api.effects_helpers import Effects
 from tests.factories import Factory
 from tests.signed_agent import (
     agent_auth,
@@ -66,6 +69,8 @@ def test_a_user_token_is_not_an_agent_token(client: TestClient, factory: Factory
     assert response.status_code == 401
 
 
+@pytest.mark.smoke
+@pytest.mark.db
 def test_desired_state_and_reports_drive_the_lifecycle(
     client: TestClient, database: Database, factory: Factory
 ) -> None:
@@ -79,7 +84,7 @@ def test_desired_state_and_reports_drive_the_lifecycle(
     ).json()
     assert [s["session_id"] for s in state["sessions"]] == [str(session.id)]
     spec = state["sessions"][0]
-    assert spec["command"] == ["/bin/sh", "-c", "echo hi"]
+    assert (spec["kind"], spec["command"]) == ("batch", "echo hi")  # the agent builds argv
     assert spec["cpu"] == "1"
     assert spec["mem"] == 2**30
     with database.session() as db:
@@ -100,6 +105,54 @@ def test_desired_state_and_reports_drive_the_lifecycle(
         assert found.status is SessionStatus.RUNNING
 
 
+def test_a_terminal_session_is_sent_without_a_command(
+    client: TestClient, database: Database, factory: Factory
+) -> None:
+    auth = agent_auth(database)
+    client.post("/api/v1/agent/register", json=registration(), auth=auth)
+    factory.session(factory.user().user, kind=SessionType.INTERACTIVE, command="")
+    with database.session() as db:
+        schedule_once(db)
+
+    state = client.get("/api/v1/agent/desired", params={"agent_id": "node-1"}, auth=auth).json()
+
+    assert [(s["kind"], s["command"]) for s in state["sessions"]] == [("interactive", None)]
+
+
+def test_capacity_that_joins_returns_or_frees_up_wakes_the_scheduler(
+    app: FastAPI,
+    client: TestClient,
+    database: Database,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    auth = agent_auth(database)
+    effects = Effects(app, monkeypatch)
+    beat = {"agent_id": "node-1", "sessions": []}
+
+    client.post("/api/v1/agent/register", json=registration(), auth=auth)
+    assert effects.wakes == 1
+    session = factory.session(factory.user().user)
+    with database.session() as db:
+        schedule_once(db)
+    running = {"session_id": str(session.id), "running": True}
+    effects.clear()
+    client.post("/api/v1/agent/heartbeat", json={**beat, "sessions": [running]}, auth=auth)
+    assert effects.wakes == 0  # nothing ended, nothing came back
+
+    client.post("/api/v1/agent/heartbeat", json=beat, auth=auth)  # it no longer runs
+    assert effects.wakes == 1
+    with database.session() as db:
+        agent = db.get(Agent, "node-1")
+        assert agent is not None
+        agent.status = AgentStatus.LOST
+        db.commit()
+    effects.clear()
+    client.post("/api/v1/agent/heartbeat", json=beat, auth=auth)
+    assert effects.wakes == 1
+
+
+@pytest.mark.db
 def test_long_poll_returns_as_soon_as_something_changes(
     client: TestClient, database: Database, factory: Factory
 ) -> None:

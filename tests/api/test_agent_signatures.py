@@ -29,7 +29,6 @@ from tests.signed_agent import (
     signed_headers,
 )
 from tests.squatter import http_squatter, websocket_squatter
-from tests.webclient import login
 
 REGISTER = "/api/v1/agent/register"
 HEARTBEAT = "/api/v1/agent/heartbeat"
@@ -233,7 +232,7 @@ def test_the_terminal_relay_leaks_nothing_to_a_squatter_and_relays_nothing(
         account, session, secret = on_agent(
             database, factory, addr=addr, kind=SessionType.INTERACTIVE
         )
-        assert login(client, account.email, account.password).status_code == 303
+        factory.web_login(client, account)
 
         with pytest.raises(WebSocketDisconnect) as closed:
             type_into_terminal(client, session.id, b"secret-password\n")

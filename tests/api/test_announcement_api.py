@@ -30,6 +30,7 @@ def actions(database: Database) -> list[str]:
         return list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.at)))
 
 
+@pytest.mark.smoke
 def test_set_read_clear(
     client: TestClient, admin: dict[str, str], user: dict[str, str], database: Database
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
@@ -17,6 +18,7 @@ def api_login(client: TestClient, email: str, password: str):  # type: ignore[no
     return client.post("/api/v1/auth/login", json={"email": email, "password": password})
 
 
+@pytest.mark.smoke
 def test_login_issues_a_token_that_authenticates(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     response = api_login(client, account.email, account.password)
@@ -30,6 +32,7 @@ def test_login_issues_a_token_that_authenticates(client: TestClient, factory: Fa
     assert [p["name"] for p in me.json()["projects"]] == ["default"]
 
 
+@pytest.mark.db
 def test_email_is_case_insensitive(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     assert api_login(client, account.email.upper(), account.password).status_code == 201
@@ -55,6 +58,7 @@ def test_wrong_password_and_unknown_email_fail_alike(client: TestClient, factory
     assert wrong.json()["error"]["message"] == "Incorrect email or password."
 
 
+@pytest.mark.db
 def test_repeated_failures_are_throttled_per_account(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     for _ in range(5):
@@ -66,12 +70,14 @@ def test_repeated_failures_are_throttled_per_account(client: TestClient, factory
     assert 0 < int(throttled.headers["Retry-After"]) <= 30
 
 
+@pytest.mark.db
 def test_unknown_accounts_are_throttled_the_same_way(client: TestClient) -> None:
     for _ in range(5):
         assert api_login(client, "ghost@example.org", "Wrong-password-1").status_code == 401
     assert api_login(client, "ghost@example.org", "Wrong-password-1").status_code == 429
 
 
+@pytest.mark.db
 def test_failures_from_one_address_are_throttled_across_accounts(
     client: TestClient, factory: Factory
 ) -> None:
@@ -81,6 +87,7 @@ def test_failures_from_one_address_are_throttled_across_accounts(
     assert api_login(client, account.email, account.password).status_code == 429
 
 
+@pytest.mark.db
 def test_a_success_resets_the_account_counter(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     for _ in range(4):
@@ -115,6 +122,7 @@ def test_logout_revokes_the_token(client: TestClient, factory: Factory) -> None:
     assert after.json()["error"]["code"] == "authentication_failed"
 
 
+@pytest.mark.db
 def test_expired_and_made_up_tokens_are_refused(
     client: TestClient, factory: Factory, database: Database
 ) -> None:

@@ -1,41 +1,49 @@
-"""`shipyard admin resource-group|agent|agent-token|environment ...` against a live manager."""
+"""`shipyard admin resource-group|agent|agent-token|environment ...` in-process against this
+test's app."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
-from typer.testing import CliRunner
+from fastapi.testclient import TestClient
+from typer.testing import Result
 
-from shipyard.cli.main import app as cli
 from shipyard.db import Database
 from shipyard.scheduler.service import schedule_once
+from tests.cli_helpers import invoke, served_fixture, token_of  # noqa: F401  (served)
 from tests.factories import Account, Factory
-
-runner = CliRunner()
 
 
 @pytest.fixture
-def as_admin(
-    live_server: str, factory: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Account:
-    """The CLI talks to the live server with an admin's API token."""
+def log_in(
+    served: str, client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[Account], None]:
+    """The CLI talks to this test's app with an account's API token."""
+
+    def as_account(account: Account) -> None:
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+        monkeypatch.setenv("SHIPYARD_ENDPOINT", served)
+        monkeypatch.setenv("SHIPYARD_TOKEN", token_of(client, account))
+
+    return as_account
+
+
+@pytest.fixture
+def as_admin(log_in: Callable[[Account], None], factory: Factory) -> Account:
     admin = factory.admin()
-    with httpx.Client(base_url=live_server) as http:
-        issued = http.post(
-            "/api/v1/auth/login", json={"email": admin.email, "password": admin.password}
-        )
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("SHIPYARD_ENDPOINT", live_server)
-    monkeypatch.setenv("SHIPYARD_TOKEN", issued.json()["token"])
-    monkeypatch.setenv("COLUMNS", "200")
+    log_in(admin)
     return admin
 
 
+def run(*args: str) -> Result:
+    return invoke(list(args), env={})
+
+
 def ok(*args: str) -> str:
-    result = runner.invoke(cli, list(args))
+    result = run(*args)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -49,12 +57,12 @@ def test_resource_groups(as_admin: Account, factory: Factory) -> None:
     created = as_json("admin", "resource-group", "create", "gpu", "--placement", "spread")
     assert created == {**created, "name": "gpu", "placement": "spread", "is_active": True}
     assert "gpu" in ok("admin", "resource-group", "list")
-    twice = runner.invoke(cli, ["admin", "resource-group", "create", "gpu"])
+    twice = run("admin", "resource-group", "create", "gpu")
     assert twice.exit_code == 1
     assert "already exists" in twice.output
     updated = as_json("admin", "resource-group", "update", "gpu", "--description", "A100")
     assert updated["description"] == "A100"  # type: ignore[index]
-    off = runner.invoke(cli, ["admin", "resource-group", "update", "default", "--inactive"])
+    off = run("admin", "resource-group", "update", "default", "--inactive")
     assert off.exit_code == 1
     assert "cannot be deactivated" in off.output
     allowed = as_json("admin", "resource-group", "projects", "gpu", "-p", project.name)
@@ -83,14 +91,10 @@ def test_resource_group_network(as_admin: Account) -> None:
     assert kept["network_allow"] == ["10.1.2.0/24", "10.9.0.5:443"]  # type: ignore[index]
     replaced = as_json("admin", "resource-group", "update", "lab", "--allow", "192.168.1.1:22")
     assert replaced["network_allow"] == ["192.168.1.1:22"]  # type: ignore[index]
-    bad = runner.invoke(
-        cli, ["admin", "resource-group", "update", "lab", "--allow", "10.0.0.0/33", "--allow", "x"]
-    )
+    bad = run("admin", "resource-group", "update", "lab", "--allow", "10.0.0.0/33", "--allow", "x")
     assert bad.exit_code == 1
     assert "'10.0.0.0/33', 'x'" in bad.output
-    both = runner.invoke(
-        cli, ["admin", "resource-group", "update", "lab", "--allow", "10.0.0.1", "--clear-allow"]
-    )
+    both = run("admin", "resource-group", "update", "lab", "--allow", "10.0.0.1", "--clear-allow")
     assert both.exit_code == 1
     assert "not both" in both.output
     assert as_json("admin", "resource-group", "show", "lab")["network_allow"] == [  # type: ignore[index]
@@ -98,7 +102,7 @@ def test_resource_group_network(as_admin: Account) -> None:
     ]
     cleared = as_json("admin", "resource-group", "update", "lab", "--clear-allow")
     assert (cleared["network_mode"], cleared["network_allow"]) == ("outbound", [])  # type: ignore[index]
-    wrong = runner.invoke(cli, ["admin", "resource-group", "create", "x", "--network", "bridge"])
+    wrong = run("admin", "resource-group", "create", "x", "--network", "bridge")
     assert wrong.exit_code == 2
 
 
@@ -115,12 +119,12 @@ def test_agents_drain_undrain_move(as_admin: Account, factory: Factory, database
     factory.session(factory.user().user)
     with database.session() as db:
         schedule_once(db)
-    busy = runner.invoke(cli, ["admin", "agent", "move", agent.id, "batch"])
+    busy = run("admin", "agent", "move", agent.id, "batch")
     assert busy.exit_code == 1
     assert "still has sessions" in busy.output
     idle = factory.agent()
     assert f"agent {idle.id} moved to batch" in ok("admin", "agent", "move", idle.id, "batch")
-    missing = runner.invoke(cli, ["admin", "agent", "drain", "no-such-agent"])
+    missing = run("admin", "agent", "drain", "no-such-agent")
     assert missing.exit_code == 1
     assert "No such agent" in missing.output
 
@@ -135,7 +139,7 @@ def test_agent_tokens(as_admin: Account) -> None:
     assert "revoked" in ok("admin", "agent-token", "revoke", token_id)
     rows = as_json("admin", "agent-token", "list")["data"]  # type: ignore[index]
     assert next(t for t in rows if t["id"] == token_id)["revoked_at"]
-    bad = runner.invoke(cli, ["admin", "agent-token", "revoke", "not-an-id"])
+    bad = run("admin", "agent-token", "revoke", "not-an-id")
     assert bad.exit_code == 1
 
 
@@ -144,28 +148,19 @@ def test_environments(as_admin: Account) -> None:
     listed = as_json("admin", "environment", "list")
     assert listed["data"][0]["enabled"] is False  # type: ignore[index]
     assert as_json("admin", "environment", "enable", "python")["enabled"] is True  # type: ignore[index]
-    missing = runner.invoke(cli, ["admin", "environment", "disable", "nope"])
+    missing = run("admin", "environment", "disable", "nope")
     assert missing.exit_code == 1
     assert "Unknown environment: nope." in missing.output
 
 
-def test_a_normal_user_is_refused(
-    live_server: str, factory: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    user = factory.user()
-    with httpx.Client(base_url=live_server) as http:
-        issued = http.post(
-            "/api/v1/auth/login", json={"email": user.email, "password": user.password}
-        )
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("SHIPYARD_ENDPOINT", live_server)
-    monkeypatch.setenv("SHIPYARD_TOKEN", issued.json()["token"])
+def test_a_normal_user_is_refused(log_in: Callable[[Account], None], factory: Factory) -> None:
+    log_in(factory.user())
     for args in (
         ["admin", "resource-group", "list"],
         ["admin", "agent", "list"],
         ["admin", "agent-token", "list"],
         ["admin", "environment", "disable", "python"],
     ):
-        result = runner.invoke(cli, args)
+        result = run(*args)
         assert result.exit_code == 1
         assert "Only administrators may do this." in result.output

@@ -1,62 +1,43 @@
-"""`shipyard admin user ...` against a live server: list, create, show, update, deactivate,
-activate, reset-password and reset-2fa, for people and with --output json."""
+"""`shipyard admin user ...` in-process against this test's app: list, create, show, update,
+deactivate, activate, reset-password and reset-2fa, for people and with --output json."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from fastapi.testclient import TestClient
 
-from shipyard.cli.main import app as cli
 from shipyard.users.models import Role
+from tests.cli_helpers import CliAs, cli_as_fixture, served_fixture  # noqa: F401  (fixtures)
 from tests.factories import Account, Factory
-
-runner = CliRunner()
-
-
-def token_of(base: str, account: Account) -> str:
-    body = {"email": account.email, "password": account.password}
-    token: str = httpx.post(f"{base}/api/v1/auth/login", json=body).json()["token"]
-    return token
 
 
 def as_user(monkeypatch: pytest.MonkeyPatch, base: str, account: Account, home: Path) -> None:
+    """The CLI against a live server at `base` as the account (test_admin_superadmin_rules)."""
+    body = {"email": account.email, "password": account.password}
+    token: str = httpx.post(f"{base}/api/v1/auth/login", json=body).json()["token"]
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
     monkeypatch.setenv("SHIPYARD_ENDPOINT", base)
-    monkeypatch.setenv("SHIPYARD_TOKEN", token_of(base, account))
+    monkeypatch.setenv("SHIPYARD_TOKEN", token)
     monkeypatch.setenv("COLUMNS", "200")
 
 
-def ok(*args: str, stdin: str | None = None) -> str:
-    result = runner.invoke(cli, ["admin", "user", *args], input=stdin)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def as_json(*args: str) -> Any:
-    return json.loads(ok(*args, "--output", "json"))
-
-
-def fails(*args: str) -> str:
-    result = runner.invoke(cli, ["admin", "user", *args])
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    return " ".join(result.output.split())
-
-
-def test_admin_user_commands(
-    live_server: str,
-    factory: Factory,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
+def test_admin_user_commands(cli_as: CliAs, client: TestClient, factory: Factory) -> None:
     boss = factory.user(role=Role.SUPERADMIN)
     project = factory.project()
-    as_user(monkeypatch, live_server, boss, tmp_path)
+    cli = cli_as(boss)
+
+    def ok(*args: str, stdin: str | None = None) -> str:
+        return cli.ok("admin", "user", *args, stdin=stdin)
+
+    def as_json(*args: str) -> Any:
+        return cli.json("admin", "user", *args)
+
+    def fails(*args: str) -> str:
+        return cli.fails("admin", "user", *args)
 
     created = as_json(
         "create",
@@ -99,8 +80,8 @@ def test_admin_user_commands(
     reset = ok("reset-password", "typed@example.org", "--generate")
     assert "password (shown once):" in reset
     again = as_json("reset-password", "typed@example.org", "--generate")
-    login = httpx.post(
-        f"{live_server}/api/v1/auth/login",
+    login = client.post(
+        "/api/v1/auth/login",
         json={"email": "typed@example.org", "password": again["generated_password"]},
     )
     assert login.status_code == 201
@@ -110,9 +91,8 @@ def test_admin_user_commands(
     assert "yourself" in fails("deactivate", boss.email)
 
 
-def test_a_normal_user_is_refused(
-    live_server: str, factory: Factory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    as_user(monkeypatch, live_server, factory.user(), tmp_path)
-    assert "Only administrators may do this." in fails("list")
-    assert "Only administrators may do this." in fails("deactivate", "x@example.org")
+def test_a_normal_user_is_refused(cli_as: CliAs, factory: Factory) -> None:
+    cli = cli_as(factory.user())
+    assert "Only administrators may do this." in cli.fails("admin", "user", "list")
+    refused = cli.fails("admin", "user", "deactivate", "x@example.org")
+    assert "Only administrators may do this." in refused

@@ -1,143 +1,37 @@
-"""`shipyard folder ...`: the real executable against a real `shipyard manager` process.
-
-The manager serves this test's database and data dir, so the factory makes its users. A
-loopback proxy that stalls the connection part-way (`StallingProxy`) stands for a network
-that dies mid-transfer; the command is then interrupted with Ctrl-C (SIGINT) and rerun.
+"""`shipyard folder ...` in-process against this test's app: folders, files, uploads,
+downloads, sharing, and how failures read. Interrupted transfers (Ctrl-C, a network that dies
+part-way) are about processes: tests/api/test_cli_resume.py runs the real executable for them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import signal
-import socket
-import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import update
 
-from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.storage.models import Folder
-from tests.api.test_cli_server import SHIPYARD, clean_env, wait_ready
-from tests.conftest import free_port
-from tests.factories import Account, Factory
+from tests.cli_helpers import Cli, CliAs, cli_as_fixture, served_fixture  # noqa: F401  (fixtures)
+from tests.factories import Factory
 
 MIB = 1024 * 1024
-BIG = 40 * MIB
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Cli:
-    """`shipyard folder` as one user, with a home (config, resume state) of its own."""
-
-    endpoint: str
-    token: str
-    home: Path
-
-    def env(self) -> dict[str, str]:
-        return {
-            **clean_env(),
-            "SHIPYARD_ENDPOINT": self.endpoint,
-            "SHIPYARD_TOKEN": self.token,
-            "HOME": str(self.home),
-            "XDG_CONFIG_HOME": str(self.home / "config"),
-            "XDG_STATE_HOME": str(self.home / "state"),
-            "COLUMNS": "200",
-        }
-
-    def run(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [SHIPYARD, "folder", *args],
-            env=self.env(),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    def ok(self, *args: str, stdin: str = "") -> str:
-        result = self.run(*args, stdin=stdin)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "-o", "json"))
-
-    def fails(self, *args: str, stdin: str = "") -> str:
-        """The error a failing command prints: one clear line, no traceback."""
-        result = self.run(*args, stdin=stdin)
-        assert result.returncode != 0, result.stdout
-        assert "Traceback" not in result.stderr
-        assert "error:" in result.stderr
-        return " ".join(result.stderr.split())
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [SHIPYARD, "folder", *args],
-            env=self.env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def via(self, endpoint: str) -> Cli:
-        return replace(self, endpoint=endpoint)
-
-    @property
-    def state_file(self) -> Path:
-        return self.home / "state" / "shipyard" / "uploads.json"
 
 
 @pytest.fixture
-def manager(settings: Settings, database_url: str, tmp_path: Path) -> Iterator[str]:
-    """`shipyard manager` on a free port, serving this test's database and data dir."""
-    port = free_port()
-    env = {**clean_env(), "SHIPYARD_DATABASE_URL": database_url}
-    command = [SHIPYARD, "manager", "--data-dir", str(settings.data_dir), "--port", str(port)]
-    with (tmp_path / "manager.log").open("w") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, process)
-        yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
+def people(cli_as: CliAs, factory: Factory) -> Callable[[], Cli]:
+    """Makes users, each logged in through the API, each with a command line of their own."""
+    return lambda: cli_as(factory.user())
 
 
-@pytest.fixture
-def people(manager: str, factory: Factory, tmp_path: Path) -> Callable[[], Cli]:
-    """Makes users, each logged in through the API, each with a CLI of their own."""
-
-    def person() -> Cli:
-        account = factory.user()
-        return Cli(manager, _token(manager, account), tmp_path / f"home-{account.email}")
-
-    return person
-
-
-def _token(url: str, account: Account) -> str:
-    body = {"email": account.email, "password": account.password}
-    token: str = (
-        httpx.post(f"{url}/api/v1/auth/login", json=body).raise_for_status().json()["token"]
-    )
-    return token
+def state_file(cli: Cli) -> Path:
+    """Where the CLI remembers unfinished uploads."""
+    return cli.home / "state" / "shipyard" / "uploads.json"
 
 
 def random_file(path: Path, size: int) -> Path:
@@ -161,20 +55,20 @@ def names(listing: dict[str, Any]) -> dict[str, tuple[str, int]]:
 
 def test_folders_files_uploads_and_downloads(people: Callable[[], Cli], tmp_path: Path) -> None:
     alice = people()
-    created = alice.json("create", "data", "--usage-mode", "data")
+    created = alice.json("folder", "create", "data", "--usage-mode", "data")
     assert (created["name"], created["permission"], created["usage_mode"]) == (
         "data",
         "owner",
         "data",
     )
-    table = alice.ok("list")
+    table = alice.ok("folder", "list")
     assert "data" in table
     assert "owner" in table
     assert "∞" in table
 
-    alice.ok("mkdir", "data", "inbox")
+    alice.ok("folder", "mkdir", "data", "inbox")
     for _attempt in range(2):  # -p: a directory that exists is fine
-        alice.ok("mkdir", "data", "deep/er/est", "-p")
+        alice.ok("folder", "mkdir", "data", "deep/er/est", "-p")
     one = random_file(tmp_path / "one.bin", 3 * MIB + 17)
     two = tmp_path / "two.txt"
     two.write_text("hello folders\n")
@@ -184,39 +78,41 @@ def test_folders_files_uploads_and_downloads(people: Callable[[], Cli], tmp_path
     (tree / "sub" / "leaf.txt").write_text("leaf\n")
     (tree / "sub" / "empty").write_bytes(b"")
 
-    sent = alice.json("upload", "data", str(one), str(two), "--to", "inbox")
+    sent = alice.json("folder", "upload", "data", str(one), str(two), "--to", "inbox")
     assert [(s["path"], s["size"], s["resumed_from"]) for s in sent["uploaded"]] == [
         ("inbox/one.bin", 3 * MIB + 17, 0),
         ("inbox/two.txt", 14, 0),
     ]
-    printed = alice.ok("upload", "data", str(tree), "-r")
+    printed = alice.ok("folder", "upload", "data", str(tree), "-r")
     assert "tree/sub/leaf.txt" in printed
 
-    assert names(alice.json("ls", "data", "inbox")) == {
+    assert names(alice.json("folder", "ls", "data", "inbox")) == {
         "one.bin": ("file", 3 * MIB + 17),
         "two.txt": ("file", 14),
     }
-    assert names(alice.json("ls", "data", "tree/sub")) == {
+    assert names(alice.json("folder", "ls", "data", "tree/sub")) == {
         "empty": ("file", 0),
         "leaf.txt": ("file", 5),
     }
-    paged = alice.json("ls", "data", "--limit", "1", "--all")
+    paged = alice.json("folder", "ls", "data", "--limit", "1", "--all")
     assert [e["name"] for e in paged["data"]] == ["deep", "inbox", "tree"]
-    assert "1 to 1 of 3" in alice.ok("ls", "data", "--limit", "1")
+    assert "1 to 1 of 3" in alice.ok("folder", "ls", "data", "--limit", "1")
 
     copy = tmp_path / "copy.bin"
-    got = alice.json("download", "data", "inbox/one.bin", str(copy))
+    got = alice.json("folder", "download", "data", "inbox/one.bin", str(copy))
     assert (got["size"], got["resumed_from"]) == (3 * MIB + 17, 0)
     assert sha256(copy) == sha256(one)
-    assert "exists: add --force" in alice.fails("download", "data", "inbox/one.bin", str(copy))
-    alice.ok("download", "data", "inbox/two.txt", str(copy), "--force")
+    assert "exists: add --force" in alice.fails(
+        "folder", "download", "data", "inbox/one.bin", str(copy)
+    )
+    alice.ok("folder", "download", "data", "inbox/two.txt", str(copy), "--force")
     assert copy.read_text() == "hello folders\n"
 
-    alice.ok("mv", "data", "inbox/two.txt", "tree/two.txt")
-    assert "nothing deleted" in alice.fails("rm", "data", "inbox", stdin="n\n")
-    alice.ok("rm", "data", "inbox", "tree/sub", "--yes")
-    assert set(names(alice.json("ls", "data"))) == {"deep", "tree"}
-    assert names(alice.json("ls", "data", "tree")) == {
+    alice.ok("folder", "mv", "data", "inbox/two.txt", "tree/two.txt")
+    assert "nothing deleted" in alice.fails("folder", "rm", "data", "inbox", stdin="n\n")
+    alice.ok("folder", "rm", "data", "inbox", "tree/sub", "--yes")
+    assert set(names(alice.json("folder", "ls", "data"))) == {"deep", "tree"}
+    assert names(alice.json("folder", "ls", "data", "tree")) == {
         "top.txt": ("file", 4),
         "two.txt": ("file", 14),
     }
@@ -224,238 +120,72 @@ def test_folders_files_uploads_and_downloads(people: Callable[[], Cli], tmp_path
 
 def test_sharing_by_invitation(people: Callable[[], Cli], tmp_path: Path) -> None:
     alice, bob, carol = people(), people(), people()
-    alice.ok("create", "shared")
-    invited = alice.json("invite", "shared", _email(bob), "--perm", "ro")
+    alice.ok("folder", "create", "shared")
+    invited = alice.json("folder", "invite", "shared", bob.email, "--perm", "ro")
     assert invited["permission"] == "ro"
-    alice.ok("invite", "shared", _email(carol), "--perm", "rw")
-    assert _email(bob) in alice.ok("shares", "shared")
+    alice.ok("folder", "invite", "shared", carol.email, "--perm", "rw")
+    assert bob.email in alice.ok("folder", "shares", "shared")
 
-    pending = bob.json("invitations")["data"]
+    pending = bob.json("folder", "invitations")["data"]
     assert [(i["id"], i["folder"], i["permission"]) for i in pending] == [
         (invited["id"], "shared", "ro")
     ]
-    assert "shared" in bob.ok("accept", invited["id"])
-    bob.ok("rename", "shared", "from-alice")  # only bob's name for it
-    mine = {f["name"]: (f["permission"], f["folder_name"]) for f in bob.json("list")["data"]}
+    assert "shared" in bob.ok("folder", "accept", invited["id"])
+    bob.ok("folder", "rename", "shared", "from-alice")  # only bob's name for it
+    mine = {
+        f["name"]: (f["permission"], f["folder_name"]) for f in bob.json("folder", "list")["data"]
+    }
     assert mine == {"from-alice": ("ro", "shared")}
 
     note = tmp_path / "note.txt"
     note.write_text("from bob\n")
-    refused = bob.fails("upload", "from-alice", str(note))
+    refused = bob.fails("folder", "upload", "from-alice", str(note))
     assert "You may only read this folder" in refused
-    assert names(alice.json("ls", "shared")) == {}
+    assert names(alice.json("folder", "ls", "shared")) == {}
 
-    carol.ok("decline", carol.json("invitations")["data"][0]["id"])
-    assert "0 pending invitation(s)" in carol.ok("invitations")
-    assert "No such folder" in carol.fails("info", "shared")
+    carol.ok("folder", "decline", carol.json("folder", "invitations")["data"][0]["id"])
+    assert "0 pending invitation(s)" in carol.ok("folder", "invitations")
+    assert "No such folder" in carol.fails("folder", "info", "shared")
 
-    alice.ok("revoke", "shared", _email(bob))
-    assert "No such folder" in bob.fails("ls", "from-alice")
-    assert "not an invitation id" in bob.fails("accept", "nonsense")
-
-
-def _email(cli: Cli) -> str:
-    return cli.home.name.removeprefix("home-")
+    alice.ok("folder", "revoke", "shared", bob.email)
+    assert "No such folder" in bob.fails("folder", "ls", "from-alice")
+    assert "not an invitation id" in bob.fails("folder", "accept", "nonsense")
 
 
 def test_failures_are_clear_and_change_nothing(
     people: Callable[[], Cli], database: Database, tmp_path: Path
 ) -> None:
     alice = people()
-    assert "No such folder" in alice.fails("download", "nowhere", "a.txt", str(tmp_path))
-    alice.ok("create", "small")
+    assert "No such folder" in alice.fails("folder", "download", "nowhere", "a.txt", str(tmp_path))
+    alice.ok("folder", "create", "small")
     with database.session() as db:
         db.execute(update(Folder).where(Folder.name == "small").values(max_size=MIB))
         db.commit()
     big = random_file(tmp_path / "big.bin", 2 * MIB)
-    refused = alice.fails("upload", "small", str(big))
+    refused = alice.fails("folder", "upload", "small", str(big))
     assert "over its size limit" in refused
-    assert names(alice.json("ls", "small")) == {}
+    assert names(alice.json("folder", "ls", "small")) == {}
     assert (
-        not alice.state_file.exists() or json.loads(alice.state_file.read_text())["uploads"] == []
+        not state_file(alice).exists() or json.loads(state_file(alice).read_text())["uploads"] == []
     )
 
     small = tmp_path / "a.txt"
     small.write_text("first\n")
-    alice.ok("upload", "small", str(small))
+    alice.ok("folder", "upload", "small", str(small))
     small.write_text("second\n")
-    clash = alice.fails("upload", "small", str(small))
+    clash = alice.fails("folder", "upload", "small", str(small))
     assert "already exists" in clash
     assert "--replace" in clash
-    alice.ok("upload", "small", str(small), "--replace")
-    alice.ok("download", "small", "a.txt", str(tmp_path / "back.txt"))
+    alice.ok("folder", "upload", "small", str(small), "--replace")
+    alice.ok("folder", "download", "small", "a.txt", str(tmp_path / "back.txt"))
     assert (tmp_path / "back.txt").read_text() == "second\n"
 
-    assert "is a directory: add -r" in alice.fails("upload", "small", str(tmp_path))
-    assert "no such file" in alice.fails("upload", "small", str(tmp_path / "missing"))
-    assert "No such file or folder" in alice.fails("download", "small", "missing.txt")
-    assert "No such file or folder" in alice.fails("mkdir", "small", "x/y")
+    assert "is a directory: add -r" in alice.fails("folder", "upload", "small", str(tmp_path))
+    assert "no such file" in alice.fails("folder", "upload", "small", str(tmp_path / "missing"))
+    assert "No such file or folder" in alice.fails("folder", "download", "small", "missing.txt")
+    assert "No such file or folder" in alice.fails("folder", "mkdir", "small", "x/y")
     assert not (tmp_path / "missing.txt.part").exists()
 
-    assert "nothing deleted" in alice.fails("delete", "small", stdin="n\n")
-    alice.ok("delete", "small", "--yes")
-    assert "No such folder" in alice.fails("info", "small")
-
-
-class StallingProxy:
-    """A loopback TCP proxy that, once, stops forwarding after `limit` bytes one way.
-
-    Stands for a network that dies part-way through a transfer; `cut()` then closes that
-    connection. Later connections pass freely. `forwarded` counts the bytes each way.
-    """
-
-    def __init__(self, upstream: str, *, limit: int, direction: str) -> None:
-        self.upstream = urlsplit(upstream).port
-        self.limit, self.direction = limit, direction
-        self.forwarded = {"up": 0, "down": 0}
-        self.stalled = threading.Event()
-        self.stuck: list[socket.socket] = []
-        self.sockets: list[socket.socket] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _address = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.upstream))
-            self.sockets += [client, server]
-            for pair in ((client, server, "up"), (server, client, "down")):
-                threading.Thread(target=self._pump, args=pair, daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket, way: str) -> None:
-        try:
-            while data := source.recv(256 * 1024):
-                if way == self.direction and not self.stalled.is_set():
-                    room = self.limit - self.forwarded[way]
-                    if room <= len(data):
-                        target.sendall(data[:room])
-                        self.forwarded[way] += room
-                        self.stuck = [source, target]
-                        self.stalled.set()
-                        return  # hold the connection open, forwarding nothing more
-                target.sendall(data)
-                self.forwarded[way] += len(data)
-            target.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def cut(self) -> None:
-        for stuck in self.stuck:
-            with contextlib.suppress(OSError):  # the other side may have gone already
-                stuck.shutdown(socket.SHUT_RDWR)  # wakes the other pump: close() would not
-            stuck.close()
-
-    def close(self) -> None:
-        self.stuck = [self.listener, *self.sockets]  # shutdown wakes the accept() too
-        self.cut()
-
-
-@pytest.fixture
-def stalling(manager: str) -> Iterator[Callable[[str], StallingProxy]]:
-    made: list[StallingProxy] = []
-
-    def make(direction: str) -> StallingProxy:
-        made.append(StallingProxy(manager, limit=int(BIG * 0.4), direction=direction))
-        return made[-1]
-
-    yield make
-    for proxy in made:
-        proxy.close()
-
-
-def eventually(check: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
-
-
-def interrupt(process: subprocess.Popen[str]) -> str:
-    """Ctrl-C: the command says how to resume and ends with the shell's code for it."""
-    process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err
-    assert "Traceback" not in err
-    assert "run the same command again" in err
-    return err
-
-
-def test_an_interrupted_upload_resumes_where_the_server_stands(
-    people: Callable[[], Cli],
-    stalling: Callable[[str], StallingProxy],
-    manager: str,
-    tmp_path: Path,
-) -> None:
-    alice = people()
-    alice.ok("create", "big")
-    big = random_file(tmp_path / "big.bin", BIG)
-    proxy = stalling("up")
-    flaky = alice.via(proxy.url)
-
-    running = flaky.start("upload", "big", str(big))
-    assert proxy.stalled.wait(30)
-    upload_url = eventually(lambda: _state_urls(alice), "the upload is remembered")[0]
-    offset = eventually(lambda: _offset(manager, alice, upload_url, at_least=BIG * 0.3), "30 %")
-    interrupt(running)
-    proxy.cut()
-    assert _state_urls(alice) == [upload_url]  # kept for the rerun
-    assert "big.bin" not in names(alice.json("ls", "big"))  # a partial file is never listed
-
-    proxy.forwarded["up"] = 0
-    resumed = flaky.json("upload", "big", str(big))["uploaded"][0]
-    assert offset <= resumed["resumed_from"] < BIG
-    assert proxy.forwarded["up"] < BIG - offset + MIB  # only the rest went over the wire
-    assert _state_urls(alice) == []
-    alice.ok("download", "big", "big.bin", str(tmp_path / "back.bin"))
-    assert sha256(tmp_path / "back.bin") == sha256(big)
-
-
-def _state_urls(cli: Cli) -> list[str] | None:
-    if not cli.state_file.exists():
-        return None
-    return [entry["url"] for entry in json.loads(cli.state_file.read_text())["uploads"]]
-
-
-def _offset(manager: str, cli: Cli, url: str, *, at_least: float) -> int | None:
-    """The server's offset for an upload, asked directly (not through the proxy)."""
-    headers = {"Authorization": f"Bearer {cli.token}", "Tus-Resumable": "1.0.0"}
-    answer = httpx.head(manager + urlsplit(url).path, headers=headers)
-    offset = int(answer.headers["Upload-Offset"])
-    return offset if offset >= at_least else None
-
-
-def test_an_interrupted_download_resumes_from_the_part_file(
-    people: Callable[[], Cli], stalling: Callable[[str], StallingProxy], tmp_path: Path
-) -> None:
-    alice = people()
-    alice.ok("create", "big")
-    big = random_file(tmp_path / "big.bin", BIG)
-    alice.ok("upload", "big", str(big))
-    proxy = stalling("down")
-    flaky = alice.via(proxy.url)
-    copy = tmp_path / "copy.bin"
-    part = tmp_path / "copy.bin.part"
-
-    running = flaky.start("download", "big", "big.bin", str(copy))
-    assert proxy.stalled.wait(30)
-    eventually(lambda: part.exists() and part.stat().st_size >= BIG * 0.3, "30 % on disk")
-    assert "copy.bin.part" in interrupt(running)
-    proxy.cut()
-    have = part.stat().st_size
-    assert not copy.exists()
-    assert (tmp_path / "copy.bin.part.etag").read_text().strip()
-
-    proxy.forwarded["down"] = 0
-    got = flaky.json("download", "big", "big.bin", str(copy))
-    assert got["resumed_from"] == have
-    assert proxy.forwarded["down"] < BIG - have + MIB
-    assert sha256(copy) == sha256(big)
-    assert not part.exists()
-    assert not (tmp_path / "copy.bin.part.etag").exists()
+    assert "nothing deleted" in alice.fails("folder", "delete", "small", stdin="n\n")
+    alice.ok("folder", "delete", "small", "--yes")
+    assert "No such folder" in alice.fails("folder", "info", "small")

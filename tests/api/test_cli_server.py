@@ -28,7 +28,7 @@ def clean_env() -> dict[str, str]:
 
 
 def wait_ready(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded CI machine starts the app slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"server exited early: {process.communicate()}")

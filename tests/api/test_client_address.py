@@ -16,7 +16,8 @@ from shipyard.audit.models import Action
 from shipyard.config import Settings
 from shipyard.db import Database
 from tests.api.audit_helpers import entries
-from tests.api.edge_helpers import app_with, served
+from tests.api.edge_helpers import served
+from tests.conftest import AppWith
 from tests.factories import Factory
 
 WRONG = "Wrong-password-1"
@@ -53,6 +54,7 @@ def test_a_forged_forwarded_for_from_loopback_is_ignored_by_the_server(
     assert failed_login_address(database) == "127.0.0.1"
 
 
+@pytest.mark.db
 def test_rotating_forged_addresses_do_not_escape_the_address_throttle(
     app: FastAPI, factory: Factory
 ) -> None:
@@ -70,10 +72,10 @@ def test_rotating_forged_addresses_do_not_escape_the_address_throttle(
 
 
 def test_a_configured_proxy_is_believed(
-    settings: Settings, database: Database, factory: Factory
+    app_with: AppWith, database: Database, factory: Factory
 ) -> None:
     account = factory.user()
-    app = app_with(settings, database, trusted_proxies="10.20.0.0/16")
+    app = app_with(trusted_proxies="10.20.0.0/16")
     proxy = TestClient(app, client=("10.20.0.3", 40000))
     body = {"email": account.email, "password": WRONG}
     forwarded = {"X-Forwarded-For": "203.0.113.40", "X-Forwarded-Proto": "https"}

@@ -49,6 +49,7 @@ def get(
     )
 
 
+@pytest.mark.smoke
 def test_the_whole_file(client: TestClient, headers: dict[str, str], folder: Folder) -> None:
     answer = get(client, headers, folder)
     assert answer.status_code == 200

@@ -260,6 +260,7 @@ def test_changes_that_lower_nobodys_access_leave_agents_alone(
     assert node.version() == before
 
 
+@pytest.mark.db
 def test_a_waiting_long_poll_returns_once_a_share_is_revoked(
     client: TestClient, database: Database, factory: Factory, node: Node
 ) -> None:
@@ -293,6 +294,7 @@ class RecordingNotifier(Notifier):
         self.woken.append(sorted(agent_ids))
 
 
+@pytest.mark.db
 def test_bumped_agents_are_woken_after_commit_and_never_after_a_rollback(
     database: Database,
 ) -> None:

@@ -42,6 +42,7 @@ def limit_folders(
         db.commit()
 
 
+@pytest.mark.smoke
 def test_create_list_info(client: TestClient, alice: Caller, settings: Settings) -> None:
     created = client.post(
         "/api/v1/folders", json={"name": "data", "usage_mode": "data"}, headers=alice.headers
@@ -79,6 +80,7 @@ def test_bad_names_change_nothing(
     assert folder_count(database) == 0
 
 
+@pytest.mark.db
 def test_duplicate_name_is_a_clear_conflict(client: TestClient, alice: Caller) -> None:
     assert client.post("/api/v1/folders", json={"name": "x"}, headers=alice.headers).is_success
     again = client.post("/api/v1/folders", json={"name": "x"}, headers=alice.headers)
@@ -86,6 +88,7 @@ def test_duplicate_name_is_a_clear_conflict(client: TestClient, alice: Caller) -
     assert "already have a folder called x" in again.json()["error"]["message"]
 
 
+@pytest.mark.db
 def test_two_users_may_use_the_same_name(
     client: TestClient, alice: Caller, factory: Factory
 ) -> None:
@@ -103,6 +106,7 @@ def test_unknown_host_is_refused(client: TestClient, alice: Caller, database: Da
     assert folder_count(database) == 0
 
 
+@pytest.mark.db
 def test_folder_count_limit(client: TestClient, alice: Caller, database: Database) -> None:
     limit_folders(database, alice, count=2)
     for name in ("a", "b"):
@@ -140,6 +144,7 @@ def test_rename_and_delete(
     assert folder_count(database) == 0
 
 
+@pytest.mark.db
 def test_rename_onto_an_existing_name_is_refused(
     client: TestClient, alice: Caller, factory: Factory
 ) -> None:

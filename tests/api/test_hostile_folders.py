@@ -402,6 +402,7 @@ class WatchedOs:
         return watched
 
 
+@pytest.mark.db
 def test_no_database_connection_is_held_while_a_folder_is_touched(
     client: TestClient,
     owner: Account,

@@ -8,6 +8,7 @@ import contextlib
 from collections import defaultdict
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
@@ -25,6 +26,9 @@ from shipyard.sessions import recount
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import OCCUPYING, ComputeSession, SessionStatus
 from tests.factories import Account, Factory, watching_loop
+
+# The ledger's sums against the sessions' rows, after any sequence of changes.
+pytestmark = pytest.mark.db
 
 OPS = st.lists(
     st.tuples(

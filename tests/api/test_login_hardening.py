@@ -112,6 +112,7 @@ def test_a_wrong_recovery_code_is_audited(
     assert failures(database)[0] == ("recovery_code", ADDRESS, account.email)
 
 
+@pytest.mark.db
 def test_a_throttled_code_attempt_is_audited(
     remote: TestClient,
     factory: Factory,

@@ -24,6 +24,9 @@ from tests.api.audit_helpers import entries
 from tests.factories import Account, Factory
 from tests.login_helpers import count_verifications, record_pauses
 
+# Throttling counts failures over time windows in SQL.
+pytestmark = pytest.mark.db
+
 WRONG = "Wrong-password-1"
 
 

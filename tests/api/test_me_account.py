@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.factories import Account, Factory
-from tests.webclient import login, page_csrf
+from tests.webclient import session_csrf
 
 NEW_PASSWORD = "Brand-new-pass-9"
 
@@ -67,11 +67,11 @@ def test_a_name_change_through_a_session_cookie_needs_the_csrf_header(
     client: TestClient, factory: Factory
 ) -> None:
     account = factory.user(full_name="Ada Lovelace")
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     refused = client.patch("/api/v1/me", json={"full_name": "Mallory"})
     assert refused.status_code == 403
     assert error(refused)["code"] == "csrf_failed"
-    headers = {"X-CSRF-Token": page_csrf(client)}
+    headers = {"X-CSRF-Token": session_csrf(client)}
     assert client.patch("/api/v1/me", json={"full_name": "Ada"}, headers=headers).status_code == 200
     assert client.get("/api/v1/me").json()["user"]["full_name"] == "Ada"
 
@@ -130,13 +130,14 @@ def test_malformed_password_bodies_get_422(client: TestClient, factory: Factory,
     assert error(response)["message"] == "The request is not valid."
 
 
+@pytest.mark.db
 def test_a_password_change_revokes_every_token_and_web_session(
     app: FastAPI, client: TestClient, factory: Factory
 ) -> None:
     account = factory.user()
     caller, other = bearer(client, account), bearer(client, account)
     with TestClient(app) as browser:
-        login(browser, account.email, account.password)
+        factory.web_login(browser, account)
         response = client.post(
             "/api/v1/me/password",
             json={"current_password": account.password, "new_password": NEW_PASSWORD},
@@ -165,11 +166,11 @@ def test_a_password_change_from_a_session_keeps_that_session(
     account = factory.user()
     with TestClient(app) as cli:
         token = bearer(cli, account)
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     response = client.post(
         "/api/v1/me/password",
         json={"current_password": account.password, "new_password": NEW_PASSWORD},
-        headers={"X-CSRF-Token": page_csrf(client)},
+        headers={"X-CSRF-Token": session_csrf(client)},
     )
     assert response.status_code == 200
     assert response.json() == {
@@ -181,6 +182,7 @@ def test_a_password_change_from_a_session_keeps_that_session(
     assert client.get("/api/v1/me", headers=token).status_code == 401
 
 
+@pytest.mark.db
 def test_guessing_the_current_password_is_throttled(
     app: FastAPI, client: TestClient, factory: Factory
 ) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import Account, Factory
-from tests.webclient import login, page_csrf
+from tests.webclient import session_csrf
 
 
 def bearer(client: TestClient, account: Account) -> dict[str, str]:
@@ -17,6 +18,7 @@ def bearer(client: TestClient, account: Account) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.smoke
 def test_switching_the_project_is_remembered(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     project = factory.project(members=(account.user,))
@@ -60,13 +62,13 @@ def test_cookie_sessions_need_the_csrf_header_for_api_writes(
 ) -> None:
     account = factory.user()
     project = factory.project(members=(account.user,))
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     body = {"project_id": str(project.id)}
     refused = client.put("/api/v1/me/current-project", json=body)
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "csrf_failed"
     assert client.get("/api/v1/me").json()["current_project"]["name"] == "default"
     accepted = client.put(
-        "/api/v1/me/current-project", json=body, headers={"X-CSRF-Token": page_csrf(client)}
+        "/api/v1/me/current-project", json=body, headers={"X-CSRF-Token": session_csrf(client)}
     )
     assert accepted.status_code == 200

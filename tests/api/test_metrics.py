@@ -19,10 +19,10 @@ from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.sessions import lifecycle
 from shipyard.sessions.models import ComputeSession, SessionStatus
+from tests.conftest import AppWith
 from tests.factories import Factory
 from tests.querycount import QueryCounter
 from tests.signed_agent import auth_of, registration
-from tests.webclient import login
 
 TOKEN = "metrics-token-for-tests-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -101,17 +101,9 @@ def test_a_console_login_does_not_open_metrics(
     client: TestClient, factory: Factory, admin: bool
 ) -> None:
     account = factory.admin() if admin else factory.user()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     assert client.get("/").status_code == 200  # the cookie is in use
     assert client.get("/metrics").status_code == 403
-
-
-def allowing(settings: Settings, database: Database, *networks: str) -> FastAPI:
-    return create_app(
-        settings.model_copy(update={"metrics_allow": list(networks)}),
-        database=database,
-        run_scheduler=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -119,9 +111,9 @@ def allowing(settings: Settings, database: Database, *networks: str) -> FastAPI:
     [("10.1.2.3", 200), ("2001:db8::7", 200), ("192.168.0.9", 403), ("2001:db9::7", 403)],
 )
 def test_the_allow_list_admits_by_client_address(
-    settings: Settings, database: Database, address: str, status: int
+    app_with: AppWith, address: str, status: int
 ) -> None:
-    app = allowing(settings, database, "10.0.0.0/8", "2001:db8::/32")
+    app = app_with(metrics_allow=["10.0.0.0/8", "2001:db8::/32"])
     with TestClient(app, client=(address, 40000)) as client:
         response = client.get("/metrics")
     assert response.status_code == status
@@ -153,6 +145,7 @@ def seeded(database: Database, factory: Factory) -> dict[str, Agent]:
     return fleet
 
 
+@pytest.mark.db
 def test_gauges_show_agents_sessions_and_slots_per_group(
     client: TestClient, app: FastAPI, factory: Factory, seeded: dict[str, Agent]
 ) -> None:
@@ -199,6 +192,7 @@ def test_gauges_show_agents_sessions_and_slots_per_group(
     assert value(samples, "shipyard_agent_heartbeat_age_seconds", resource_group="gpu") >= 0
 
 
+@pytest.mark.db
 def test_allocated_follows_the_ledger_as_sessions_end(
     client: TestClient, app: FastAPI, database: Database, factory: Factory
 ) -> None:

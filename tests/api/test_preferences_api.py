@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from shipyard.config import Settings
 from tests.factories import Account, Factory
-from tests.webclient import login, page_csrf
+from tests.webclient import session_csrf
 
 # A fixed id no row has: parametrised test ids must be the same in every xdist worker.
 MISSING_ID = uuid.UUID(int=0xDEAD)
@@ -43,6 +43,7 @@ def error_of(response: Any, status: int) -> str:
 # Preferences ------------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_preferences_change_only_the_fields_sent(
     client: TestClient, headers: dict[str, str], settings: Settings
 ) -> None:
@@ -107,6 +108,7 @@ def test_malformed_preferences_get_422(
 # API tokens ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.db
 def test_a_token_is_shown_once_works_and_stops_working_when_revoked(
     client: TestClient, headers: dict[str, str]
 ) -> None:
@@ -130,6 +132,7 @@ def test_a_token_is_shown_once_works_and_stops_working_when_revoked(
     assert client.delete(f"/api/v1/me/tokens/{token_id}", headers=headers).status_code == 404
 
 
+@pytest.mark.db
 def test_the_lifetime_defaults_to_the_server_maximum(
     client: TestClient, headers: dict[str, str], settings: Settings
 ) -> None:
@@ -213,6 +216,7 @@ def test_bad_keys_are_refused_and_nothing_is_stored(
     assert client.get("/api/v1/me/ssh-keys", headers=headers).json()["count"] == 0
 
 
+@pytest.mark.db
 def test_a_duplicate_key_is_refused_but_another_user_may_add_it(
     client: TestClient, factory: Factory
 ) -> None:
@@ -248,7 +252,7 @@ def test_cookie_writes_need_the_csrf_header(
     client: TestClient, factory: Factory, method: str, path: str, body: dict[str, str]
 ) -> None:
     account = factory.user()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     refused = client.request(method, path, json=body)
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "csrf_failed"
@@ -256,7 +260,9 @@ def test_cookie_writes_need_the_csrf_header(
     assert state[0]["theme"] == "system"
     assert state[1]["count"] == 0
     assert client.get("/api/v1/me/tokens").json()["count"] == 0
-    accepted = client.request(method, path, json=body, headers={"X-CSRF-Token": page_csrf(client)})
+    accepted = client.request(
+        method, path, json=body, headers={"X-CSRF-Token": session_csrf(client)}
+    )
     assert accepted.status_code in (200, 201)
 
 

@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shipyard.config import Settings
-from shipyard.db import Database
-from tests.api.edge_helpers import app_with, read_until_closed, served
+from tests.api.edge_helpers import read_until_closed, served
 from tests.api.folder_helpers import caller, folder_dir
 from tests.api.test_uploads import TUS, metadata
+from tests.conftest import AppWith
 from tests.factories import Factory
 
 MIB = 1024 * 1024
@@ -66,11 +66,9 @@ def test_a_malformed_content_length_is_a_clear_400(client: TestClient) -> None:
     assert answer.json()["error"]["code"] == "bad_request"
 
 
-def test_the_limit_is_configurable(
-    settings: Settings, database: Database, factory: Factory
-) -> None:
+def test_the_limit_is_configurable(app_with: AppWith, factory: Factory) -> None:
     account = factory.user()
-    small = TestClient(app_with(settings, database, request_max_body_bytes=1024))
+    small = TestClient(app_with(request_max_body_bytes=1024))
     body = {"email": account.email, "password": account.password, "token_name": "t" * 2000}
     assert small.post(LOGIN, json=body).status_code == 413
     assert small.post(LOGIN, json={**body, "token_name": "cli"}).status_code == 201
@@ -117,21 +115,21 @@ def test_a_huge_declared_body_gets_413_from_the_server(app: FastAPI) -> None:
     assert answer.startswith(b"HTTP/1.1 413 ")
 
 
-def test_half_sent_headers_are_dropped(settings: Settings, database: Database) -> None:
-    app = app_with(settings, database, request_header_timeout_seconds=0.3)
+def test_half_sent_headers_are_dropped(app_with: AppWith) -> None:
+    app = app_with(request_header_timeout_seconds=0.3)
     with served(app) as address, socket.create_connection(address) as connection:
         connection.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: manager\r\nContent-")
         assert read_until_closed(connection) == b""  # closed without an answer
 
 
-def test_a_silent_connection_is_dropped(settings: Settings, database: Database) -> None:
-    app = app_with(settings, database, request_header_timeout_seconds=0.3)
+def test_a_silent_connection_is_dropped(app_with: AppWith) -> None:
+    app = app_with(request_header_timeout_seconds=0.3)
     with served(app) as address, socket.create_connection(address) as connection:
         assert read_until_closed(connection) == b""
 
 
-def test_a_half_sent_body_is_dropped(settings: Settings, database: Database) -> None:
-    app = app_with(settings, database, request_body_timeout_seconds=0.3)
+def test_a_half_sent_body_is_dropped(app_with: AppWith) -> None:
+    app = app_with(request_body_timeout_seconds=0.3)
     with served(app) as address, socket.create_connection(address) as connection:
         connection.sendall(
             b"POST /api/v1/auth/login HTTP/1.1\r\nHost: manager\r\n"

@@ -20,6 +20,9 @@ from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
 from tests.factories import Factory, watching_loop
 
+# Placement and the ledger: sums, row locks and time comparisons in SQL.
+pytestmark = pytest.mark.db
+
 
 def run_round(database: Database) -> None:
     with database.session() as db:

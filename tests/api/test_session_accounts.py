@@ -14,12 +14,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shipyard.agents.models import NetworkMode, ResourceGroup
-from shipyard.api.routes.agent_protocol import login_name
 from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.scheduler.service import schedule_once
+from shipyard.sessions.desired import login_name
 from tests.factories import Factory
 from tests.signed_agent import agent_auth, registration
+
+# Session uids come from a dialect-specific insert that skips conflicts.
+pytestmark = pytest.mark.db
 
 
 def desired(client: TestClient, auth: Any) -> dict[str, dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -17,6 +18,9 @@ from shipyard.policies.models import OnQuota
 from shipyard.sessions.models import ComputeSession
 from tests.api.test_sessions_api import bearer
 from tests.factories import Factory
+
+# Parallel requests against the quota: transactions and locking.
+pytestmark = pytest.mark.db
 
 BATCH = {"command": "true", "resources": {"cpu": "1", "mem": "1g"}}
 

@@ -255,6 +255,7 @@ def test_the_agent_is_told_where_each_folder_lives_and_how_to_bind_it(
     assert shared_name != "data"
 
 
+@pytest.mark.db
 def test_a_mounted_folder_cannot_be_deleted_until_the_session_ends(
     client: TestClient, headers: dict[str, str], account: Account, factory: Factory
 ) -> None:

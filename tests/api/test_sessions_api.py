@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from shipyard.db import Database
 from shipyard.resources import ledger
 from shipyard.resources.models import Scope, Usage
-from shipyard.sessions.models import ComputeSession
+from shipyard.scheduler.service import schedule_once
+from shipyard.sessions.models import ComputeSession, SessionStatus
+from tests.api.effects_helpers import Effects
 from tests.factories import Account, Factory
 
 
@@ -26,6 +29,7 @@ def headers(client: TestClient, factory: Factory) -> dict[str, str]:
     return bearer(client, factory.user())
 
 
+@pytest.mark.smoke
 def test_create_list_info_terminate(client: TestClient, headers: dict[str, str]) -> None:
     created = client.post(
         "/api/v1/sessions",
@@ -52,6 +56,38 @@ def test_create_list_info_terminate(client: TestClient, headers: dict[str, str])
     assert ended["status"] == "CANCELLED"
     assert client.get("/api/v1/sessions", headers=headers).json()["count"] == 0
     assert client.get("/api/v1/sessions?all=true", headers=headers).json()["count"] == 1
+
+
+def test_a_new_session_wakes_the_scheduler_and_a_refused_one_does_not(
+    app: FastAPI, client: TestClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    effects = Effects(app, monkeypatch)
+
+    refused = client.post("/api/v1/sessions", json={"command": " "}, headers=headers)
+    assert (refused.status_code, effects.wakes) == (422, 0)
+    created = client.post("/api/v1/sessions", json={"command": "true"}, headers=headers)
+
+    assert (created.status_code, effects.wakes, effects.woken) == (201, 1, [])
+
+
+def test_terminating_a_running_session_wakes_its_agent(
+    app: FastAPI,
+    client: TestClient,
+    factory: Factory,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    agent = factory.agent()
+    account = factory.user()
+    session = factory.session(account.user)
+    with database.session() as db:
+        schedule_once(db)
+    effects = Effects(app, monkeypatch)
+
+    ended = client.delete(f"/api/v1/sessions/{session.id}", headers=bearer(client, account))
+
+    assert ended.json()["status"] == SessionStatus.TERMINATING.value
+    assert effects.woken == [[agent.id]]
 
 
 @pytest.mark.parametrize(
@@ -116,6 +152,7 @@ def test_other_users_sessions_do_not_exist_for_you(
     assert client.get("/api/v1/sessions", headers=stranger).json()["count"] == 0
 
 
+@pytest.mark.db
 def test_check_tells_which_limit_blocks(
     client: TestClient, factory: Factory, database: Database
 ) -> None:
@@ -188,6 +225,7 @@ def test_admins_register_and_rescan_environments(client: TestClient, factory: Fa
     assert report == {"added": [], "kept": [], "disabled": []}
 
 
+@pytest.mark.db
 def test_check_reports_the_pending_limit(client: TestClient, factory: Factory) -> None:
     factory.agent(cpu="4")
     account = factory.user()

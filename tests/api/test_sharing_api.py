@@ -40,6 +40,7 @@ def pending(client: TestClient, who: Caller) -> list[dict]:
     return client.get("/api/v1/invitations", headers=who.headers).json()["data"]
 
 
+@pytest.mark.smoke
 def test_invite_accept_and_use(
     client: TestClient, alice: Caller, bob: Caller, folder: Folder
 ) -> None:
@@ -86,6 +87,7 @@ def test_bad_invitations_change_nothing(
     assert len(pending(client, bob)) == 1
 
 
+@pytest.mark.db
 def test_an_existing_share_is_changed_not_invited_again(
     client: TestClient, alice: Caller, bob: Caller, folder: Folder, factory: Factory
 ) -> None:
@@ -149,6 +151,7 @@ def test_someone_elses_invitation_cannot_be_answered(
     assert len(pending(client, bob)) == 1
 
 
+@pytest.mark.db
 def test_name_clash_on_accept_gets_a_distinct_name(
     client: TestClient, alice: Caller, bob: Caller, folder: Folder, factory: Factory
 ) -> None:

@@ -6,6 +6,7 @@ import os
 import time
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from shipyard.config import Settings
@@ -20,6 +21,7 @@ from tests.api.test_uploads import TUS, metadata
 from tests.factories import Factory
 
 
+@pytest.mark.db
 def test_usage_is_measured_in_the_background(
     client: TestClient, factory: Factory, settings: Settings, database: Database
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from shipyard.config import Settings
@@ -11,6 +12,7 @@ from tests.factories import Factory
 from tests.summary_helpers import new_group, project_policy, run_round, start
 
 
+@pytest.mark.db
 def test_resource_statistics_give_exact_amounts_and_inf(
     client: TestClient, factory: Factory, database: Database, settings: Settings
 ) -> None:
@@ -37,6 +39,7 @@ def test_resource_statistics_give_exact_amounts_and_inf(
     assert body["sessions"] == {"used": "1", "total": "3"}
 
 
+@pytest.mark.smoke
 def test_project_and_group_are_chosen_by_name(
     client: TestClient, factory: Factory, database: Database, settings: Settings
 ) -> None:
@@ -95,6 +98,7 @@ def test_a_normal_user_gets_only_their_own_session_count(
     assert body == {"sessions": 1, "agents": None, "slots": None}
 
 
+@pytest.mark.db
 def test_the_admin_gets_agents_and_reserved_against_capacity(
     client: TestClient, factory: Factory, database: Database, settings: Settings
 ) -> None:

@@ -28,7 +28,9 @@ from shipyard.sessions.models import FINISHED, OCCUPYING, ComputeSession, Sessio
 from tests.api.test_sessions_api import bearer
 from tests.factories import Factory, watching_loop
 from tests.summary_helpers import new_group, project_policy, run_round, start, text_of
-from tests.webclient import login
+
+# Every figure is a sum over the ledger; the panels must agree.
+pytestmark = pytest.mark.db
 
 SLOTS = ("cpu", "mem", "cuda.device")
 
@@ -224,7 +226,7 @@ def test_the_rendered_panels_show_the_same_figures(
     api = client.get(
         "/api/v1/summary/resources", params={"group": mix.gpu}, headers=bearer(client, account)
     ).json()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     html = client.get(f"/summary/resources?group={mix.gpu}").text
     for row in api["slots"]:
         slot = row["slot"]
@@ -237,7 +239,7 @@ def test_the_rendered_panels_show_the_same_figures(
     admin = factory.admin()
     client.cookies.clear()
     body = client.get("/api/v1/summary/system", headers=bearer(client, admin)).json()
-    login(client, admin.email, admin.password)
+    factory.web_login(client, admin)
     html = client.get("/summary/system").text
     assert text_of(html, "system-agents") == str(body["agents"])
     assert text_of(html, "system-sessions") == str(body["sessions"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -9,6 +10,7 @@ from shipyard import __version__
 from shipyard.db import Database
 
 
+@pytest.mark.smoke
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
@@ -16,6 +18,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert ready.json() == {"status": "ok", "database": "ok"}
 
 
+@pytest.mark.db
 def test_readiness_reports_pending_migrations(client: TestClient, database: Database) -> None:
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'older'"))

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from shipyard.app import create_app
 from shipyard.cli.main import app as cli
 from shipyard.config import Settings
 from shipyard.db import Database
+from tests.conftest import AppWith
 from tests.factories import Account, Factory
 from tests.twofactor import FakeClock, install_clock, load, recovery_codes, turn_on
 
@@ -128,6 +128,7 @@ def test_a_wrong_password_with_a_right_code_still_fails_alike(
     assert error_of(refused) == ("authentication_failed", "Incorrect email or password.")
 
 
+@pytest.mark.db
 def test_a_recovery_code_works_as_otp_once(
     client: TestClient, factory: Factory, database: Database, settings: Settings, clock: FakeClock
 ) -> None:
@@ -138,6 +139,7 @@ def test_a_recovery_code_works_as_otp_once(
     assert log_in(client, account, codes[0]).status_code == 401
 
 
+@pytest.mark.db
 def test_guessing_codes_is_throttled_with_retry_after(
     client: TestClient, factory: Factory, database: Database, settings: Settings, clock: FakeClock
 ) -> None:
@@ -226,9 +228,8 @@ def test_only_admins_reset_two_factor(
 
 
 @pytest.fixture
-def client_without_2fa(settings: Settings, database: Database) -> Iterator[TestClient]:
-    off = settings.model_copy(update={"totp_available": False})
-    app = create_app(off, database=database, run_scheduler=False)
+def client_without_2fa(app_with: AppWith) -> Iterator[TestClient]:
+    app = app_with(totp_available=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

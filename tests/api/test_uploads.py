@@ -26,7 +26,7 @@ from shipyard.storage.paths import TEMP_PREFIX
 from shipyard.users.models import User
 from tests.api.test_sessions_api import bearer
 from tests.factories import Account, Factory
-from tests.webclient import login, page_csrf
+from tests.webclient import session_csrf
 
 TUS = {"Tus-Resumable": "1.0.0"}
 STREAM = "application/offset+octet-stream"
@@ -142,6 +142,7 @@ def test_options_describe_the_server(client: TestClient, folder: Folder) -> None
     assert answer.headers["Tus-Extension"] == "creation,termination,expiration"
 
 
+@pytest.mark.smoke
 def test_an_upload_in_chunks_becomes_the_file(
     client: TestClient, headers: dict[str, str], folder: Folder
 ) -> None:
@@ -304,11 +305,11 @@ def test_shares_and_strangers(
 
 
 def test_the_console_session_uploads_with_its_csrf_token(
-    client: TestClient, owner: Account, folder: Folder
+    client: TestClient, factory: Factory, owner: Account, folder: Folder
 ) -> None:
-    login(client, owner.email, owner.password)
+    factory.web_login(client, owner)
     assert start(client, {}, folder, length=2).status_code == 403  # no CSRF token
-    csrf = {"X-CSRF-Token": page_csrf(client)}
+    csrf = {"X-CSRF-Token": session_csrf(client)}
     assert upload(client, csrf, folder, b"hi", filename="web.txt").status_code == 204
     assert listing(client, {}, folder) == {"web.txt": 2}
 
@@ -335,6 +336,7 @@ def test_an_upload_over_the_folder_limit_is_refused_before_anything_is_written(
     assert start(client, headers, folder, length=400, filename="fits.bin").status_code == 201
 
 
+@pytest.mark.db
 def test_two_uploads_in_progress_cannot_jointly_pass_the_limit(
     client: TestClient, headers: dict[str, str], owner: Account, folder: Folder, factory: Factory
 ) -> None:
@@ -494,6 +496,7 @@ def test_only_one_request_appends_at_a_time(
     assert send(client, headers, location, b"abc", at=0).status_code == 204
 
 
+@pytest.mark.db
 def test_expired_uploads_are_removed_by_storage_upkeep(
     client: TestClient,
     headers: dict[str, str],

@@ -26,6 +26,7 @@ def open_my_account(page: Page) -> Locator:
     page.get_by_role("menuitem", name="My Account").click()
     dialog = page.get_by_role("dialog", name="My Account")
     expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Full Name")).to_be_focused()  # opened, as a person would wait
     return dialog
 
 

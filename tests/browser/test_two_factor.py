@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
-from shipyard.app import create_app
+from shipyard.app import bind
 from shipyard.config import Settings
 from shipyard.db import Database
 from tests.browser.conftest import log_in
@@ -23,9 +23,13 @@ def totp_available() -> bool:
 
 
 @pytest.fixture
-def app(settings: Settings, database: Database, totp_available: bool) -> FastAPI:
+def app(
+    worker_app: FastAPI, settings: Settings, database: Database, totp_available: bool
+) -> FastAPI:
+    """The worker's app, with 2FA offered or not."""
     changed = settings.model_copy(update={"totp_available": totp_available})
-    return create_app(changed, database=database, run_scheduler=False)
+    bind(worker_app, changed, database=database, run_scheduler=False)
+    return worker_app
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shipyard.cli.downloads import Downloader, destination
-from shipyard.cli.folder_files import plan
-from shipyard.cli.resume_state import ResumeState, UploadKey
-from shipyard.cli.transfer import Backoff, TransferError, UploadGone, make_progress
-from shipyard.cli.uploads import Target, Uploader, metadata
+from shipyard.cli.folders.downloads import Downloader, destination
+from shipyard.cli.folders.files import plan
+from shipyard.cli.folders.resume_state import ResumeState, UploadKey
+from shipyard.cli.folders.transfer import Backoff, TransferError, UploadGone, make_progress
+from shipyard.cli.folders.uploads import Target, Uploader, metadata
 
 ENDPOINT = "http://manager.test"
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from shipyard.config import CONFIG_ENV, DesktopConfig, Settings
-from shipyard.web.desktop_view import Platform, detect_platform, file_url, panel
+from shipyard.web.desktop.downloads import Platform, detect_platform, file_url, panel
 
 WINDOWS_X64 = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -14,6 +15,9 @@ from sqlalchemy import inspect, text
 from shipyard import migrate
 from shipyard.db import Database
 from shipyard.models import Base
+
+# Migrations run the dialect's DDL: every test here is about the database.
+pytestmark = pytest.mark.db
 
 FIRST = "0001"
 

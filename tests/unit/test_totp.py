@@ -116,6 +116,7 @@ def test_two_steps_of_drift_are_refused(
     assert failures(database) == 1
 
 
+@pytest.mark.db
 def test_a_code_works_once_and_earlier_codes_no_more(
     database: Database, settings: Settings, factory: Factory, clock: FakeClock
 ) -> None:
@@ -175,6 +176,7 @@ def test_spaces_inside_a_code_are_fine(
     check(database, settings, account.user, f" {code[:3]} {code[3:]} ")
 
 
+@pytest.mark.db
 def test_guessing_codes_is_throttled(
     database: Database, settings: Settings, factory: Factory, clock: FakeClock
 ) -> None:
@@ -193,6 +195,7 @@ def test_guessing_codes_is_throttled(
 # Recovery codes -------------------------------------------------------------------------------
 
 
+@pytest.mark.db
 def test_ten_recovery_codes_each_work_once(
     database: Database, settings: Settings, factory: Factory, clock: FakeClock
 ) -> None:
@@ -345,6 +348,7 @@ def test_a_challenge_passes_once_with_the_right_code(
             )  # fmt: skip
 
 
+@pytest.mark.db
 def test_a_challenge_ends_after_five_wrong_codes(
     database: Database, settings: Settings, factory: Factory, clock: FakeClock
 ) -> None:
@@ -365,6 +369,7 @@ def test_a_challenge_ends_after_five_wrong_codes(
         assert challenge.find(db, raw) is None
 
 
+@pytest.mark.db
 def test_an_expired_challenge_is_over(
     database: Database, settings: Settings, factory: Factory, clock: FakeClock
 ) -> None:

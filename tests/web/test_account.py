@@ -14,7 +14,7 @@ from sqlalchemy import select
 from shipyard.db import Database
 from shipyard.users.models import User
 from tests.factories import Account, Factory
-from tests.webclient import login, page_csrf
+from tests.webclient import login, session_csrf
 
 NEW_PASSWORD = "Brand-new-pass-9"
 HTMX = {"HX-Request": "true"}
@@ -23,7 +23,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def account(client: TestClient, factory: Factory) -> Account:
     account = factory.user(full_name="Ada Lovelace")
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
@@ -38,7 +38,7 @@ def submit(
     client: TestClient, *, headers: dict[str, str] | None = None, **fields: str
 ) -> httpx.Response:
     """POST the My Account form as the page offers it, with its CSRF token."""
-    data = {"full_name": "Ada Lovelace", "csrf_token": page_csrf(client, "/account"), **fields}
+    data = {"full_name": "Ada Lovelace", "csrf_token": session_csrf(client), **fields}
     return client.post("/account", data=data, headers=headers or {}, follow_redirects=False)
 
 
@@ -75,6 +75,7 @@ def test_htmx_gets_the_dialog_alone(client: TestClient, account: Account) -> Non
     assert 'hx-post="/account"' in html
 
 
+@pytest.mark.smoke
 def test_changing_the_name(client: TestClient, account: Account, database: Database) -> None:
     response = submit(client, full_name="  Ada King  ")
     assert response.status_code == 303
@@ -219,13 +220,14 @@ def test_a_name_change_needs_no_password(
 
 
 @pytest.fixture
-def other_browser(app: FastAPI, account: Account) -> Iterator[TestClient]:
+def other_browser(app: FastAPI, factory: Factory, account: Account) -> Iterator[TestClient]:
     """A second browser logged in as the same user."""
     with TestClient(app) as other:
-        assert login(other, account.email, account.password).status_code == 303
+        factory.web_login(other, account)
         yield other
 
 
+@pytest.mark.db
 def test_a_password_change_ends_every_other_way_in(
     app: FastAPI, client: TestClient, account: Account, other_browser: TestClient
 ) -> None:
@@ -298,6 +300,7 @@ def test_without_the_csrf_token_nothing_changes(
     assert logs_in(app, account, account.password)
 
 
+@pytest.mark.db
 def test_guessing_the_original_password_is_throttled(
     app: FastAPI, client: TestClient, account: Account, database: Database
 ) -> None:

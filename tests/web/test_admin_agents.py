@@ -19,7 +19,7 @@ from shipyard.scheduler.service import schedule_once
 from tests.api.test_admin_agents_api import unsandboxed
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 # A fixed id no row has: parametrised test ids must be the same in every xdist worker.
 MISSING_ID = uuid.UUID(int=0xDEAD)
@@ -42,14 +42,14 @@ DIALOGS = [
 @pytest.fixture
 def admin(client: TestClient, factory: Factory) -> Account:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 def post(
     client: TestClient, path: str, data: dict[str, str | list[str]], *, htmx: bool = True
 ) -> httpx.Response:
-    token = csrf_of(client.get("/admin").text)
+    token = session_csrf(client)
     response: httpx.Response = client.post(
         path,
         data={**data, "csrf_token": token},
@@ -72,11 +72,11 @@ def agent_of(database: Database, agent_id: str) -> Agent:
 @pytest.mark.parametrize("path", PAGES + DIALOGS)
 def test_normal_users_get_the_403_page(client: TestClient, factory: Factory, path: str) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     page = client.get(path)
     assert page.status_code == 403
     assert "Only administrators may see this page." in page.text
-    token = csrf_of(client.get("/").text)
+    token = session_csrf(client)
     refused = client.post(path, data={"csrf_token": token}, follow_redirects=False)
     assert refused.status_code in (403, 405)
 
@@ -112,6 +112,7 @@ def test_the_agents_page_shows_status_occupancy_and_enforcement(
         assert not pattern.search(html)
 
 
+@pytest.mark.db
 def test_filters(client: TestClient, factory: Factory, database: Database, admin: Account) -> None:
     with database.session() as db:
         db.add(ResourceGroup(name="gpu"))
@@ -166,6 +167,7 @@ def test_the_agents_page_costs_the_same_statements_with_10_or_200_agents(
     assert 'href="/admin/agents?offset=100"' in second
 
 
+@pytest.mark.smoke
 def test_drain_and_undrain_from_the_console(
     client: TestClient, factory: Factory, database: Database, admin: Account
 ) -> None:

@@ -7,6 +7,7 @@ import io
 import re
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from shipyard.audit.models import Action
@@ -22,7 +23,7 @@ HTMX = {"HX-Request": "true"}
 
 def as_admin(client: TestClient, factory: Factory) -> None:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
 
 
 def row_count(html: str) -> int:
@@ -116,6 +117,7 @@ def test_an_htmx_refresh_gets_only_the_results(
     assert row_count(fragment.text) == 2
 
 
+@pytest.mark.db
 def test_pages_keep_the_filter(client: TestClient, factory: Factory, database: Database) -> None:
     seed(database, 120, action="agent.move")
     as_admin(client, factory)
@@ -186,7 +188,7 @@ def test_normal_users_get_the_403_page(
 ) -> None:
     seed(database, 1, actor_email="secret-admin@example.org")
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     for path in (PAGE, "/admin/audit.csv"):
         refused = client.get(path)
         assert refused.status_code == 403

@@ -25,7 +25,7 @@ from shipyard.models import Base
 from tests.api.test_sessions_api import bearer
 from tests.factories import Factory
 from tests.web.test_csrf_everywhere import concrete
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 API_ADMIN = "/api/v1/admin"
 CONSOLE_ADMIN = "/admin"
@@ -107,8 +107,8 @@ def test_a_normal_user_with_a_session_is_refused_everywhere(
     client: TestClient, app: FastAPI, factory: Factory, database: Database
 ) -> None:
     account = factory.user()
-    assert login(client, account.email, account.password).status_code == 303
-    token = csrf_of(client.get("/").text)
+    factory.web_login(client, account)
+    token = session_csrf(client)
     before = snapshot(database)
     wrong = []
     for method, path in admin_routes(app):
@@ -172,8 +172,8 @@ def test_anonymous_callers_are_sent_to_log_in(
 @pytest.mark.usefixtures("world")
 def test_an_admin_is_never_refused(client: TestClient, app: FastAPI, factory: Factory) -> None:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
-    token = csrf_of(client.get("/admin").text)
+    factory.web_login(client, account)
+    token = session_csrf(client)
     wrong = []
     for method, path in admin_routes(app):
         response = call(client, method, path, {"X-CSRF-Token": token})
@@ -186,7 +186,7 @@ def test_normal_users_see_no_way_into_administration(
     client: TestClient, app: FastAPI, factory: Factory
 ) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     refused = client.get(CONSOLE_ADMIN)
     assert refused.status_code == 403
     assert "Not allowed" in refused.text
@@ -211,5 +211,5 @@ def test_normal_users_see_no_way_into_administration(
 
 def test_an_admin_sees_the_administration_menu(client: TestClient, factory: Factory) -> None:
     account = factory.admin()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     assert 'href="/admin"' in client.get("/").text

@@ -15,7 +15,7 @@ from shipyard.environments import service as environments
 from tests.factories import Account, Factory
 from tests.unit.test_environments import fake_venv
 from tests.web.test_admin_agents import HTMX, INLINE_SCRIPT, STYLE_ATTRIBUTE, events, post
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 PATHS = [
     "/admin/environments",
@@ -28,7 +28,7 @@ PATHS = [
 @pytest.fixture
 def admin(client: TestClient, factory: Factory) -> Account:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
@@ -40,9 +40,9 @@ def enabled(database: Database, name: str) -> bool:
 @pytest.mark.parametrize("path", PATHS)
 def test_normal_users_get_the_403_page(client: TestClient, factory: Factory, path: str) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     assert client.get(path).status_code == 403
-    token = csrf_of(client.get("/").text)
+    token = session_csrf(client)
     refused = client.post(path, data={"csrf_token": token}, follow_redirects=False)
     assert refused.status_code in (403, 405)
     assert enabled(factory.database, "python")

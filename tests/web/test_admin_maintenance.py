@@ -13,7 +13,7 @@ from shipyard.db import Database
 from tests.factories import Account, Factory
 from tests.maintenance_helpers import Gate, busy, corrupt, install_gate, wait_until
 from tests.querycount import QueryCounter
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 PAGE = "/admin/maintenance"
 HTMX = {"HX-Request": "true"}
@@ -25,12 +25,12 @@ STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=", re.I)
 @pytest.fixture
 def admin(client: TestClient, factory: Factory) -> Account:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 def start(client: TestClient, kind: str, *, htmx: bool = True) -> httpx.Response:
-    token = csrf_of(client.get(PAGE).text)
+    token = session_csrf(client)
     response: httpx.Response = client.post(
         f"{PAGE}/tasks",
         data={"kind": kind, "csrf_token": token},
@@ -68,6 +68,7 @@ def test_the_page_explains_both_tasks(client: TestClient, admin: Account) -> Non
     assert not STYLE_ATTRIBUTE.search(html)
 
 
+@pytest.mark.smoke
 def test_recalculate_from_the_console_shows_the_drifts(
     client: TestClient, admin: Account, factory: Factory, database: Database
 ) -> None:
@@ -163,8 +164,8 @@ def test_page_statements_do_not_grow_with_history(
 
 def test_normal_users_get_403(client: TestClient, factory: Factory) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
-    token = csrf_of(client.get("/").text)
+    factory.web_login(client, account)
+    token = session_csrf(client)
     assert client.get(PAGE).status_code == 403
     assert client.get(f"{PAGE}/history").status_code == 403
     assert client.get(f"{PAGE}/tasks/00000000-0000-0000-0000-000000000000").status_code == 403

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import Factory
-from tests.webclient import login
 
 AREAS = {
     "/admin/users": "Users",
@@ -26,11 +26,12 @@ def _links(html: str) -> set[str]:
     return set(re.findall(r'href="(/admin[^"]*)"', html))
 
 
+@pytest.mark.smoke
 def test_the_overview_links_every_area_and_each_area_page_opens(
     client: TestClient, factory: Factory
 ) -> None:
     admin = factory.admin()
-    login(client, admin.email, admin.password)
+    factory.web_login(client, admin)
     home = client.get("/")
     assert 'href="/admin"' in home.text
     overview = client.get("/admin")
@@ -50,7 +51,7 @@ def test_a_normal_user_sees_no_administration_and_gets_the_403_page(
     client: TestClient, factory: Factory
 ) -> None:
     user = factory.user()
-    login(client, user.email, user.password)
+    factory.web_login(client, user)
     home = client.get("/")
     assert "/admin" not in home.text
     refused = client.get("/admin")

@@ -12,7 +12,7 @@ from shipyard.db import Database
 from shipyard.policies.models import OnQuota, PolicyKind, ResourcePolicy
 from tests.factories import Account, Factory
 from tests.web.test_admin_projects import text_of
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 PAGE = "/admin/policies"
 EMPTY_USER_FORM = {
@@ -34,12 +34,12 @@ EMPTY_USER_FORM = {
 @pytest.fixture
 def admin(client: TestClient, factory: Factory) -> Account:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 def post(client: TestClient, path: str, data: dict[str, str]) -> httpx.Response:
-    token = csrf_of(client.get(PAGE).text)
+    token = session_csrf(client)
     response: httpx.Response = client.post(
         path, data={**data, "csrf_token": token}, follow_redirects=False
     )
@@ -191,6 +191,7 @@ def test_project_policy_form_has_no_user_only_fields(
     assert (policy.total_slots, policy.max_folder_count) == ({"cpu": "16"}, 4)
 
 
+@pytest.mark.db
 def test_delete_refused_while_used_then_allowed(
     client: TestClient, factory: Factory, admin: Account, database: Database
 ) -> None:
@@ -234,8 +235,8 @@ def test_every_policy_page_is_refused_for_a_normal_user(
 ) -> None:
     user = factory.user()
     policy = factory.user_policy(user.user, slots={"cpu": "1"})
-    assert login(client, user.email, user.password).status_code == 303
-    token = csrf_of(client.get("/").text)
+    factory.web_login(client, user)
+    token = session_csrf(client)
     for path in (PAGE, f"{PAGE}/new", f"{PAGE}/{policy.id}", f"{PAGE}/{policy.id}/delete"):
         assert client.get(path).status_code == 403, path
     for path, data in (

@@ -19,7 +19,7 @@ from shipyard.projects.models import MemberRole, Project, ProjectMember
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 PAGE = "/admin/projects"
 
@@ -27,12 +27,12 @@ PAGE = "/admin/projects"
 @pytest.fixture
 def admin(client: TestClient, factory: Factory) -> Account:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 def post(client: TestClient, path: str, data: dict[str, object]) -> httpx.Response:
-    token = csrf_of(client.get(PAGE).text)
+    token = session_csrf(client)
     response: httpx.Response = client.post(
         path, data={**data, "csrf_token": token}, follow_redirects=False
     )
@@ -182,6 +182,7 @@ def test_the_default_project_keeps_its_name_and_members(
     assert "nobody can be removed" in text_of(gone)
 
 
+@pytest.mark.smoke
 def test_members_add_change_role_and_remove(
     client: TestClient, factory: Factory, admin: Account, database: Database
 ) -> None:
@@ -214,8 +215,8 @@ def test_every_project_page_is_refused_for_a_normal_user(
 ) -> None:
     user = factory.user()
     project = factory.project(members=(user.user,))
-    assert login(client, user.email, user.password).status_code == 303
-    token = csrf_of(client.get("/").text)
+    factory.web_login(client, user)
+    token = session_csrf(client)
     for path in (PAGE, f"{PAGE}/new", f"{PAGE}/{project.id}"):
         assert client.get(path).status_code == 403, path
     for path, data in (

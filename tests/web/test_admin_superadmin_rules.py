@@ -14,7 +14,7 @@ from shipyard.db import Database
 from shipyard.users.models import Role, UserStatus
 from tests.admin_helpers import facts, inactive, with_two_factor
 from tests.factories import Account, Factory
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 TARGETS = {"superadmin": Role.SUPERADMIN, "another admin": Role.ADMIN}
 
@@ -22,12 +22,12 @@ TARGETS = {"superadmin": Role.SUPERADMIN, "another admin": Role.ADMIN}
 @pytest.fixture
 def plain_admin(client: TestClient, factory: Factory) -> Account:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 def post(client: TestClient, path: str, data: dict[str, str | list[str]]) -> httpx.Response:
-    token = csrf_of(client.get("/admin/users").text)
+    token = session_csrf(client)
     response: httpx.Response = client.post(
         path, data={**data, "csrf_token": token}, follow_redirects=False
     )

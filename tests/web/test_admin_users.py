@@ -17,7 +17,7 @@ from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.users.models import Role, User, UserStatus
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
-from tests.webclient import csrf_of, login
+from tests.webclient import login, session_csrf
 
 HTMX = {"HX-Request": "true"}
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -26,21 +26,21 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 @pytest.fixture
 def admin(client: TestClient, factory: Factory) -> Account:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 @pytest.fixture
 def superadmin(client: TestClient, factory: Factory) -> Account:
     account = factory.user(role=Role.SUPERADMIN)
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 def post(
     client: TestClient, path: str, data: dict[str, str | list[str]], *, htmx: bool = False
 ) -> httpx.Response:
-    token = csrf_of(client.get("/admin/users").text)
+    token = session_csrf(client)
     response: httpx.Response = client.post(
         path,
         data={**data, "csrf_token": token},
@@ -97,6 +97,7 @@ def test_the_list_shows_users_with_their_facts(
     assert 'aria-current="page"' in html  # the Administration tab of the top bar
 
 
+@pytest.mark.db
 def test_search_and_filters_live_in_the_url(
     client: TestClient, factory: Factory, admin: Account
 ) -> None:
@@ -126,6 +127,7 @@ def test_search_and_filters_live_in_the_url(
     assert admin.email in emails_in(odd.text)
 
 
+@pytest.mark.db
 def test_pages_of_fifty_with_links(client: TestClient, admin: Account, database: Database) -> None:
     seed_users(database, 120, prefix="bulk")
     first = client.get("/admin/users", params={"q": "bulk"})
@@ -165,6 +167,7 @@ def test_list_statements_do_not_grow_with_users(
 # Create -------------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_create_a_user_with_a_generated_password(
     client: TestClient, factory: Factory, admin: Account, database: Database
 ) -> None:
@@ -379,9 +382,9 @@ def test_normal_users_get_the_403_page_and_no_link(
     client: TestClient, factory: Factory, database: Database
 ) -> None:
     target, someone = factory.user(), factory.user()
-    assert login(client, someone.email, someone.password).status_code == 303
+    factory.web_login(client, someone)
     assert 'href="/admin/users"' not in client.get("/").text
-    token = csrf_of(client.get("/").text)
+    token = session_csrf(client)
     base = f"/admin/users/{target.user.id}"
     for path in (
         "/admin/users",

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 PAGE = "/admin/announcement"
 HTMX = {"HX-Request": "true"}
@@ -22,14 +22,14 @@ MESSAGE = "**Planned downtime** on Friday: see [status](https://status.example.o
 @pytest.fixture
 def admin(client: TestClient, factory: Factory) -> Account:
     account = factory.admin()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 def post(
     client: TestClient, path: str, data: dict[str, str], *, headers: dict[str, str] | None = None
 ) -> httpx.Response:
-    token = csrf_of(client.get("/").text)
+    token = session_csrf(client)
     response: httpx.Response = client.post(
         path, data={**data, "csrf_token": token}, headers=headers, follow_redirects=False
     )
@@ -41,11 +41,12 @@ def banner_of(html: str) -> str | None:
     return found.group(0) if found else None
 
 
-def switch_to(client: TestClient, account: Account) -> None:
+def switch_to(client: TestClient, factory: Factory, account: Account) -> None:
     client.cookies.clear()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
 
 
+@pytest.mark.smoke
 def test_saved_banner_shows_on_every_page_until_cleared(
     client: TestClient, admin: Account, factory: Factory
 ) -> None:
@@ -56,7 +57,7 @@ def test_saved_banner_shows_on_every_page_until_cleared(
     assert "Announcement saved." in client.get(saved.headers["location"]).text
 
     user = factory.user()
-    switch_to(client, user)
+    switch_to(client, factory, user)
     for path in ("/", "/sessions", "/data", "/preferences"):
         banner = banner_of(client.get(path).text)
         assert banner, path
@@ -65,10 +66,10 @@ def test_saved_banner_shows_on_every_page_until_cleared(
         assert 'href="https://status.example.org" rel="noopener noreferrer"' in banner
         assert 'aria-label="Dismiss announcement"' in banner
 
-    switch_to(client, admin)
+    switch_to(client, factory, admin)
     cleared = post(client, f"{PAGE}/clear", {})
     assert cleared.headers["location"] == f"{PAGE}?done=cleared"
-    switch_to(client, user)
+    switch_to(client, factory, user)
     assert banner_of(client.get("/").text) is None
 
 
@@ -133,7 +134,7 @@ def test_the_banner_costs_one_statement_per_page(
 
 def test_normal_users_get_403(client: TestClient, factory: Factory) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     assert client.get(PAGE).status_code == 403
     for path in (PAGE, f"{PAGE}/clear", f"{PAGE}/preview"):
         assert post(client, path, {"message": "mine", "enabled": "on"}).status_code == 403

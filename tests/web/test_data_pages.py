@@ -20,7 +20,7 @@ from shipyard.storage import hosts, sharing
 from shipyard.storage.models import Folder, FolderInvitation, InvitationState, Perm
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 HTMX = {"HX-Request": "true"}
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -31,14 +31,8 @@ STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=", re.I)
 @pytest.fixture
 def owner(client: TestClient, factory: Factory) -> Account:
     account = factory.user()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
-
-
-def token(client: TestClient, path: str = "/data") -> str:
-    page = client.get(path)
-    assert page.status_code == 200, page.text
-    return csrf_of(page.text)
 
 
 def post(
@@ -46,7 +40,7 @@ def post(
 ) -> httpx.Response:
     response: httpx.Response = client.post(
         path,
-        data={**data, "csrf_token": token(client)},
+        data={**data, "csrf_token": session_csrf(client)},
         headers=HTMX if htmx else {},
         follow_redirects=False,
     )
@@ -70,14 +64,15 @@ def events(response: httpx.Response) -> dict[str, object]:
     return fired
 
 
-def switch_to(client: TestClient, account: Account) -> None:
+def switch_to(client: TestClient, factory: Factory, account: Account) -> None:
     client.cookies.clear()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
 
 
 # Pages -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_the_data_page_lists_own_project_and_shared_folders(
     client: TestClient, factory: Factory, owner: Account
 ) -> None:
@@ -158,7 +153,7 @@ def test_the_file_browser_shows_files_for_owner_and_reader_but_not_stranger(
 
     reader = factory.user()
     factory.share(folder, owner.user, reader, Perm.RO)
-    switch_to(client, reader)
+    switch_to(client, factory, reader)
     html = client.get(f"/data/{folder.id}").text
     assert "This folder is read-only for you" in html
     assert 'id="upload-button"' not in html
@@ -166,7 +161,7 @@ def test_the_file_browser_shows_files_for_owner_and_reader_but_not_stranger(
     assert "Rename or move" not in html
     assert "download?path=notes.txt" in html
 
-    switch_to(client, factory.user())
+    switch_to(client, factory, factory.user())
     for path in (f"/data/{folder.id}", f"/data/{folder.id}/share", f"/data/{folder.id}/rename"):
         response = client.get(path)
         assert response.status_code == 404, path
@@ -264,6 +259,7 @@ def test_bad_folder_names_are_explained_and_nothing_is_created(
     assert folder_names(database, owner) == []
 
 
+@pytest.mark.db
 def test_a_taken_name_or_bad_usage_mode_is_refused(
     client: TestClient, factory: Factory, owner: Account, database: Database
 ) -> None:
@@ -338,7 +334,7 @@ def test_rename_own_folder_and_own_view_of_a_shared_one(
 
     reader = factory.user()
     factory.share(folder, owner.user, reader, Perm.RO)
-    switch_to(client, reader)
+    switch_to(client, factory, reader)
     dialog = client.get(f"/data/{folder.id}/rename", headers=HTMX).text
     assert "This renames the folder for you only" in dialog
     post(client, f"/data/{folder.id}/rename", {"name": "my-view"})
@@ -347,6 +343,7 @@ def test_rename_own_folder_and_own_view_of_a_shared_one(
     assert folder_names(database, owner) == ["after"]
 
 
+@pytest.mark.db
 def test_delete_a_folder_and_a_folder_in_use_is_refused(
     client: TestClient, factory: Factory, owner: Account, database: Database
 ) -> None:
@@ -381,7 +378,7 @@ def test_only_owners_see_manage_actions_and_others_are_refused(
     folder = factory.folder(owner.user, name="mine")
     writer = factory.user()
     factory.share(folder, owner.user, writer, Perm.WD)
-    switch_to(client, writer)
+    switch_to(client, factory, writer)
     html = client.get("/data").text
     assert f'href="/data/{folder.id}/leave"' in html
     assert f'href="/data/{folder.id}/delete"' not in html
@@ -396,6 +393,7 @@ def test_only_owners_see_manage_actions_and_others_are_refused(
 # Sharing and invitations -------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_share_a_folder_then_accept_and_leave_it(
     client: TestClient, factory: Factory, owner: Account, database: Database
 ) -> None:
@@ -423,7 +421,7 @@ def test_share_a_folder_then_accept_and_leave_it(
     (invitation,) = invitations(database, folder)
     assert invitation.perm is Perm.RW
 
-    switch_to(client, friend)
+    switch_to(client, factory, friend)
     page = client.get("/data").text
     assert "Invitations for you" in page
     assert f"From {owner.email}" in page
@@ -500,11 +498,11 @@ def test_decline_and_answers_to_closed_or_foreign_invitations(
             )
     one, two = invitations(database, first)[0], invitations(database, second)[0]
 
-    switch_to(client, stranger)
+    switch_to(client, factory, stranger)
     foreign = post(client, f"/data/invitations/{one.id}/accept", {}, htmx=True)
     assert "This invitation is no longer open." in foreign.text
 
-    switch_to(client, friend)
+    switch_to(client, factory, friend)
     no_csrf = client.post(f"/data/invitations/{one.id}/decline", headers=HTMX)
     assert no_csrf.status_code == 403
     declined = post(client, f"/data/invitations/{one.id}/decline", {}, htmx=True)
@@ -522,14 +520,14 @@ def test_decline_and_answers_to_closed_or_foreign_invitations(
     assert (
         client.post(
             f"/data/invitations/{uuid.uuid4()}/accept",
-            data={"csrf_token": token(client)},
+            data={"csrf_token": session_csrf(client)},
             headers=HTMX,
         ).status_code
         == 200
     )
     assert (
         client.post(
-            "/data/invitations/not-an-id/accept", data={"csrf_token": token(client)}
+            "/data/invitations/not-an-id/accept", data={"csrf_token": session_csrf(client)}
         ).status_code
         == 422
     )
@@ -607,7 +605,7 @@ def test_readers_cannot_change_files(
     factory.share(folder, owner.user, writer, Perm.RW)
     factory.share(folder, owner.user, reader, Perm.RO)
 
-    switch_to(client, writer)
+    switch_to(client, factory, writer)
     html = client.get(f"/data/{folder.id}").text
     assert 'aria-label="Rename or move keep.txt"' in html
     assert 'aria-label="Delete keep.txt"' not in html
@@ -615,7 +613,7 @@ def test_readers_cannot_change_files(
     assert refused.status_code == 403
     assert "needs the rw + delete permission" in refused.text
 
-    switch_to(client, reader)
+    switch_to(client, factory, reader)
     for path, data in (
         ("mkdir", {"path": "", "name": "new"}),
         ("move", {"source": "keep.txt", "target": "gone.txt"}),

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from shipyard import __version__
 from shipyard.config import DesktopConfig
 from tests.factories import Account, Factory
-from tests.webclient import login
 
 BASE = "https://downloads.example.com/shipyard"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -84,7 +83,7 @@ def png_size(body: bytes) -> tuple[int, int]:
 @pytest.fixture
 def member(client: TestClient, factory: Factory) -> Account:
     account = factory.user()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 

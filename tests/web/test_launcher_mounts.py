@@ -13,7 +13,7 @@ from shipyard.db import Database
 from shipyard.storage.models import Perm
 from tests.factories import Account, Factory
 from tests.web.test_sessions_pages import HTMX, LAUNCH, count_sessions
-from tests.webclient import login, page_csrf
+from tests.webclient import session_csrf
 
 CHECKBOX = re.compile(r'<input class="form-check-input" type="checkbox" name="mounts"[^>]*>')
 
@@ -26,7 +26,7 @@ def agent(factory: Factory) -> Agent:
 @pytest.fixture
 def account(client: TestClient, factory: Factory, agent: Agent) -> Account:
     account = factory.user()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
@@ -43,7 +43,7 @@ def post(
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """POST the launcher's form (with the CSRF token), ticked folders as repeated fields."""
-    token = page_csrf(client, "/sessions")
+    token = session_csrf(client)
     response: httpx.Response = client.post(
         path, data={**data, "csrf_token": token}, headers=headers
     )

@@ -22,6 +22,7 @@ def session_count(database: Database) -> int:
         return db.scalar(select(func.count()).select_from(WebSession)) or 0
 
 
+@pytest.mark.smoke
 def test_login_lands_on_the_summary_page(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     response = login(client, account.email, account.password)
@@ -62,6 +63,7 @@ def test_empty_fields_are_asked_for(client: TestClient) -> None:
     assert "Enter your email and password." in response.text
 
 
+@pytest.mark.db
 def test_repeated_failures_are_throttled(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     for _ in range(5):
@@ -86,6 +88,7 @@ def test_login_without_or_with_a_wrong_csrf_token_is_refused(
     assert session_count(database) == 0
 
 
+@pytest.mark.db
 def test_login_issues_a_new_session_id_and_ends_the_old_one(
     client: TestClient, factory: Factory, database: Database
 ) -> None:
@@ -105,6 +108,7 @@ def test_a_planted_session_cookie_is_not_adopted(client: TestClient, factory: Fa
     assert issued != "attacker-chosen"
 
 
+@pytest.mark.smoke
 def test_logout_invalidates_the_session_on_the_server(
     client: TestClient, factory: Factory, database: Database
 ) -> None:
@@ -130,6 +134,7 @@ def test_logout_without_csrf_token_changes_nothing(
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("field", "delta"),
     [("last_seen_at", timedelta(minutes=241)), ("expires_at", timedelta(hours=0))],

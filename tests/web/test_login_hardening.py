@@ -41,6 +41,7 @@ def last_failure(database: Database) -> tuple[str, str, str]:
     return entry.details.get("reason", ""), entry.client_address, entry.target_label
 
 
+@pytest.mark.db
 def test_failures_from_one_address_leave_the_user_alone(app: FastAPI, factory: Factory) -> None:
     account = factory.user()
     attacker = browser(app, "203.0.113.30")
@@ -58,6 +59,7 @@ def test_an_unknown_email_costs_one_verification(
     assert len(verifications) == 1
 
 
+@pytest.mark.db
 def test_an_account_under_attack_answers_slower_but_opens(
     app: FastAPI, factory: Factory, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,6 +85,7 @@ def test_a_wrong_code_is_audited_with_the_address(
     assert last_failure(database) == ("otp", "203.0.113.31", account.email)
 
 
+@pytest.mark.db
 def test_a_throttled_code_is_audited(
     app: FastAPI, factory: Factory, database: Database, settings: Settings, clock: FakeClock
 ) -> None:

@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from tests.factories import Factory
-from tests.webclient import csrf_of, login
+from tests.webclient import csrf_of, session_csrf
 
 HOSTILE_VALUES = [
     "",
@@ -78,7 +78,7 @@ def test_logged_in_hostile_input_never_gives_500(
     client: TestClient, app: FastAPI, factory: Factory
 ) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
-    token = csrf_of(client.get("/").text)
+    factory.web_login(client, account)
+    token = session_csrf(client)
     assert hammer(client, app, token) == []
     assert client.get("/").status_code == 200

@@ -12,7 +12,7 @@ from shipyard.agents.models import Agent
 from shipyard.db import Database
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
-from tests.webclient import csrf_of, login
+from tests.webclient import csrf_of, session_csrf
 
 PAGES = ["/", "/account", "/preferences", "/logs"]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -22,10 +22,11 @@ INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
 @pytest.fixture
 def account(client: TestClient, factory: Factory) -> Account:
     account = factory.user(full_name="Ada Lovelace")
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_carry_the_top_bar_and_no_inline_script(
     client: TestClient, account: Account, path: str
@@ -62,14 +63,14 @@ def test_my_account_shows_who_is_logged_in(client: TestClient, account: Account)
 
 def test_user_text_is_escaped(client: TestClient, factory: Factory) -> None:
     account = factory.user(full_name="<script>alert(1)</script>")
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     html = client.get("/account").text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_preferences_save_language_and_theme(client: TestClient, account: Account) -> None:
-    token = csrf_of(client.get("/preferences").text)
+    token = session_csrf(client)
     saved = client.post(
         "/preferences",
         data={"language": "ko", "theme": "dark", "csrf_token": token},
@@ -89,7 +90,7 @@ def test_preferences_save_language_and_theme(client: TestClient, account: Accoun
 def test_bad_preferences_are_refused_and_change_nothing(
     client: TestClient, account: Account, data: dict[str, str]
 ) -> None:
-    token = csrf_of(client.get("/preferences").text)
+    token = session_csrf(client)
     response = client.post("/preferences", data={**data, "csrf_token": token})
     assert response.status_code == 422
     assert "Choose a" in response.text
@@ -148,11 +149,11 @@ def test_admins_are_warned_about_unsandboxed_agents(
         found.enforcement = {"sandbox": "none", "cgroups": "none", "rlimits": True}
         db.commit()
     admin = factory.admin()
-    login(client, admin.email, admin.password)
+    factory.web_login(client, admin)
     page = client.get("/").text
     assert f"Agent {agent.id} runs sessions without a sandbox" in page
     assert f"Agent {agent.id} has no cgroups" in page
     client.cookies.clear()
     user = factory.user()
-    login(client, user.email, user.password)
+    factory.web_login(client, user)
     assert "without a sandbox" not in client.get("/").text

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from shipyard.auth import personal_tokens, ssh_keys
 from tests.factories import Account, Factory
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 ED25519 = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINlZjUtCmRszCrRUYzX4iWrmlLXnB002/tCU6TAL3qnb alice@laptop"
@@ -22,13 +22,13 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def account(client: TestClient, factory: Factory) -> Account:
     account = factory.user()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
 @pytest.fixture
 def csrf(client: TestClient, account: Account) -> str:
-    return csrf_of(client.get("/preferences").text)
+    return session_csrf(client)
 
 
 def settings_form(csrf: str, **changes: str) -> dict[str, str]:
@@ -46,6 +46,7 @@ def watch_attributes(client: TestClient) -> dict[str, str]:
 # Notifications and idle logout ----------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_notifications_and_idle_minutes_are_saved(client: TestClient, csrf: str) -> None:
     assert watch_attributes(client)["notify-sessions"] == "false"
     assert watch_attributes(client)["idle-minutes"] == "240"
@@ -255,6 +256,7 @@ def test_bad_keys_are_refused_next_to_the_field(
     assert "You have no SSH keys." in response.text
 
 
+@pytest.mark.db
 def test_a_duplicate_key_is_refused(client: TestClient, csrf: str) -> None:
     form = {"public_key": ED25519, "csrf_token": csrf}
     client.post("/preferences/ssh-keys", data=form)

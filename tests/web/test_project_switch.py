@@ -7,7 +7,7 @@ import json
 from fastapi.testclient import TestClient
 
 from tests.factories import Factory
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
 
 
 def test_switching_answers_htmx_with_the_selector_and_an_event(
@@ -15,8 +15,8 @@ def test_switching_answers_htmx_with_the_selector_and_an_event(
 ) -> None:
     account = factory.user()
     project = factory.project(members=(account.user,), description="Deep learning lab")
-    login(client, account.email, account.password)
-    token = csrf_of(client.get("/").text)
+    factory.web_login(client, account)
+    token = session_csrf(client)
     response = client.post(
         "/current-project",
         data={"project_id": str(project.id)},
@@ -36,19 +36,19 @@ def test_switching_answers_htmx_with_the_selector_and_an_event(
 def test_the_choice_is_remembered_across_logins(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     project = factory.project(members=(account.user,))
-    login(client, account.email, account.password)
-    token = csrf_of(client.get("/").text)
+    factory.web_login(client, account)
+    token = session_csrf(client)
     client.post("/current-project", data={"project_id": str(project.id), "csrf_token": token})
     client.cookies.clear()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     assert f'<option value="{project.id}" selected>' in client.get("/").text
 
 
 def test_foreign_or_malformed_projects_are_refused(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     foreign = factory.project()
-    login(client, account.email, account.password)
-    token = csrf_of(client.get("/").text)
+    factory.web_login(client, account)
+    token = session_csrf(client)
     for value, status in ((str(foreign.id), 404), ("nope", 422), ("", 422)):
         response = client.post("/current-project", data={"project_id": value, "csrf_token": token})
         assert response.status_code == status
@@ -58,7 +58,7 @@ def test_foreign_or_malformed_projects_are_refused(client: TestClient, factory: 
 def test_switching_without_csrf_token_is_refused(client: TestClient, factory: Factory) -> None:
     account = factory.user()
     project = factory.project(members=(account.user,))
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     response = client.post(
         "/current-project", data={"project_id": str(project.id)}, headers={"HX-Request": "true"}
     )

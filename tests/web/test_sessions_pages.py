@@ -22,7 +22,7 @@ from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionType
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
-from tests.webclient import login, page_csrf
+from tests.webclient import session_csrf
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
@@ -49,7 +49,7 @@ def agent(factory: Factory) -> Agent:
 @pytest.fixture
 def account(client: TestClient, factory: Factory, agent: Agent) -> Account:
     account = factory.user()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
     return account
 
 
@@ -72,7 +72,7 @@ def post(
     follow_redirects: bool = True,
 ) -> httpx.Response:
     """POST a form with the CSRF token the Sessions page carries."""
-    token = page_csrf(client, "/sessions")
+    token = session_csrf(client)
     return client.post(
         path,
         data={**data, "csrf_token": token},
@@ -98,6 +98,7 @@ def test_empty_list_offers_to_start_one(client: TestClient, account: Account) ->
     assert 'aria-current="page"' in html.split('href="/sessions"', 1)[1].split(">", 1)[0]
 
 
+@pytest.mark.db
 def test_list_shows_sessions_newest_first(
     client: TestClient, account: Account, factory: Factory
 ) -> None:
@@ -218,6 +219,7 @@ def test_check_says_it_fits(client: TestClient, account: Account) -> None:
     assert "Fits now" in response.text
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("cpu", "limit", "names"),
     [
@@ -284,6 +286,7 @@ def test_an_environment_without_terminal_offers_batch_only(
 # Creating ----------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_create_goes_to_the_session_page_and_it_is_pending(
     client: TestClient, account: Account, database: Database
 ) -> None:
@@ -347,6 +350,7 @@ def test_bad_input_is_shown_next_to_its_field_and_creates_nothing(
         assert re.search(rf'id="launch-{field}"[^>]*aria-invalid="true"', html, re.S)
 
 
+@pytest.mark.db
 def test_over_quota_is_refused_with_the_limit_and_creates_nothing(
     client: TestClient, account: Account, factory: Factory, database: Database
 ) -> None:
@@ -506,7 +510,7 @@ def test_terminate_needs_csrf_then_ends_the_session(
     refused = client.post(f"/sessions/{session.id}/terminate", follow_redirects=False)
     assert refused.status_code == 403
     assert ">PENDING<" in client.get(f"/sessions/{session.id}").text
-    token = page_csrf(client, f"/sessions/{session.id}")
+    token = session_csrf(client)
     ended = client.post(
         f"/sessions/{session.id}/terminate", data={"csrf_token": token}, follow_redirects=False
     )
@@ -523,16 +527,16 @@ def test_other_users_sessions_are_a_404(client: TestClient, factory: Factory, ag
     owner = factory.user()
     session = factory.session(owner.user)
     stranger = factory.user()
-    login(client, stranger.email, stranger.password)
+    factory.web_login(client, stranger)
     for path in (f"/sessions/{session.id}", f"/sessions/{session.id}/logs", "/sessions/nope"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "Page not found" in response.text
-    token = page_csrf(client, "/sessions")
+    token = session_csrf(client)
     response = client.post(f"/sessions/{session.id}/terminate", data={"csrf_token": token})
     assert response.status_code == 404
     admin = factory.admin()
-    login(client, admin.email, admin.password)
+    factory.web_login(client, admin)
     assert client.get(f"/sessions/{session.id}").status_code == 200
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
@@ -15,7 +16,10 @@ from shipyard.projects.models import ProjectMember
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
 from tests.summary_helpers import new_group, project_policy, run_round, start, text_of
-from tests.webclient import csrf_of, login
+from tests.webclient import session_csrf
+
+# Every figure is a sum over the ledger, in the dialect's numbers.
+pytestmark = pytest.mark.db
 
 
 def panel(client: TestClient, path: str = "/summary/resources") -> str:
@@ -34,7 +38,7 @@ def test_the_user_sees_own_group_and_project_figures(
     start(database, settings, account.user, cpu="1", mem="1g")
     start(database, settings, other.user, cpu="2", mem="2g")
     run_round(database)
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     html = panel(client)
     assert html.lstrip().startswith('<section id="summary-resources"')
     assert text_of(html, "resources-cpu-user-text") == "1 / 4 cores"
@@ -57,7 +61,7 @@ def test_an_unlimited_limit_shows_infinity_and_never_a_full_bar(
     factory.user_policy(account.user, max_sessions=None)
     start(database, settings, account.user, cpu="2", mem="4g")
     run_round(database)
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     html = panel(client)
     assert text_of(html, "resources-cpu-user-text") == "2 / ∞ cores"
     assert text_of(html, "resources-cpu-user-unlimited") == "(unlimited)"
@@ -79,7 +83,7 @@ def test_near_the_limit_the_bar_warns(
     factory.user_policy(account.user, slots={"cpu": "5"}, max_sessions=10)
     start(database, settings, account.user, cpu="4.5", mem="1g")
     run_round(database)
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     html = panel(client)
     assert re.search(
         r'class="usage-bar is-warn"[^>]*value="90"[^>]*aria-label="CPU used by you"', html, re.S
@@ -98,7 +102,7 @@ def test_switching_the_group_changes_the_figures_and_is_remembered(
     factory.agent(group=gpu_group, cpu="32", mem="64g", gpus=4)
     start(database, settings, account.user, cpu="2", mem="1g", gpus=1, group=gpu_group)
     run_round(database)
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     html = panel(client)
     options = re.findall(r'<option value="([^"]+)"', html)
     assert options == sorted(["default", gpu_group])
@@ -119,7 +123,7 @@ def test_a_group_the_project_may_not_use_falls_back_to_the_first(
     hidden = new_group(database, projects=())
     factory.agent(group=hidden, cpu="64", mem="64g")
     factory.agent(cpu="8", mem="16g")
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     response = client.get(f"/summary/resources?group={hidden}")
     assert response.status_code == 200
     assert hidden not in response.text
@@ -138,9 +142,9 @@ def test_switching_the_project_changes_the_figures(
     new_group(database, projects=(project,))
     start(database, settings, account.user, cpu="1", mem="1g")  # in the default project
     run_round(database)
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     assert text_of(panel(client), "resources-cpu-project-text") == "1 / ∞ cores"
-    token = csrf_of(client.get("/").text)
+    token = session_csrf(client)
     switched = client.post(
         "/current-project", data={"project_id": str(project.id), "csrf_token": token}
     )
@@ -158,7 +162,7 @@ def test_a_user_in_no_project_gets_a_message(
     with database.session() as db:
         db.execute(delete(ProjectMember).where(ProjectMember.user_id == account.user.id))
         db.commit()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     html = panel(client)
     assert "You are not a member of any active project" in html
     assert "resources-cpu" not in html
@@ -174,7 +178,7 @@ def test_a_normal_user_sees_only_their_own_session_count(
     for _ in range(2):
         start(database, settings, other.user)
     run_round(database)
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     html = panel(client, "/summary/system")
     assert html.lstrip().startswith('<section id="summary-system"')
     assert text_of(html, "system-sessions") == "1"
@@ -201,7 +205,7 @@ def test_the_admin_sees_agents_sessions_reserved_and_used(
     run_round(database)
     start(database, settings, account.user)  # pending: no round has placed it yet
     admin = factory.admin()
-    login(client, admin.email, admin.password)
+    factory.web_login(client, admin)
     html = panel(client, "/summary/system")
     assert text_of(html, "system-agents") == "2"
     assert text_of(html, "system-sessions") == "4"
@@ -246,7 +250,7 @@ def test_statements_do_not_grow_with_the_data(
             seed(factory, database, settings, scale=10)
         for account in (admin, user):
             client.cookies.clear()
-            login(client, account.email, account.password)
+            factory.web_login(client, account)
             for path in ("/summary/resources", "/summary/system"):
                 queries.reset()
                 panel(client, path)
@@ -263,7 +267,7 @@ def test_a_refresh_that_brings_nothing_new_swaps_nothing(
 ) -> None:
     factory.agent(cpu="8", mem="16g")
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     for path in ("/summary/resources", "/summary/system"):
         first = client.get(path, headers={"HX-Request": "true"})
         etag = first.headers["ETag"]

@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from shipyard.announcements import service as announcements
 from shipyard.storage import sharing
 from shipyard.storage.models import Perm
-from shipyard.web.routes import summary as summary_routes
+from shipyard.web.summary import page as summary_routes
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
-from tests.webclient import login
 
 HTMX = {"HX-Request": "true"}
 HEADING = re.compile(r"<h([12])[^>]*>([^<]+)</h\1>")
@@ -25,9 +24,9 @@ STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=", re.I)
 PANEL_FAILED = "This panel could not be loaded. It will try again shortly."
 
 
-def as_(client: TestClient, account: Account) -> None:
+def as_(client: TestClient, factory: Factory, account: Account) -> None:
     client.cookies.clear()
-    assert login(client, account.email, account.password).status_code == 303
+    factory.web_login(client, account)
 
 
 def headings(html: str) -> list[str]:
@@ -61,11 +60,12 @@ def refresh(client: TestClient, path: str, **headers: str) -> httpx.Response:
 # The page ----------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_a_user_sees_every_panel_in_order_and_no_admin_shortcuts(
     client: TestClient, factory: Factory
 ) -> None:
     account = factory.user()
-    as_(client, account)
+    as_(client, factory, account)
     html = client.get("/").text
     shown = headings(html)
     assert shown[0] == "h1 Summary"
@@ -92,7 +92,7 @@ def test_a_user_sees_every_panel_in_order_and_no_admin_shortcuts(
 def test_an_admin_also_gets_the_users_and_maintenance_shortcuts(
     client: TestClient, factory: Factory
 ) -> None:
-    as_(client, factory.admin())
+    as_(client, factory, factory.admin())
     html = client.get("/").text
     shortcuts = html[html.index('aria-label="Shortcuts"') :]
     assert 'href="/admin/users"' in shortcuts
@@ -100,7 +100,7 @@ def test_an_admin_also_gets_the_users_and_maintenance_shortcuts(
 
 
 def test_the_page_needs_no_inline_script_or_style(client: TestClient, factory: Factory) -> None:
-    as_(client, factory.user())
+    as_(client, factory, factory.user())
     html = client.get("/").text
     assert not INLINE_SCRIPT.search(html)
     assert not INLINE_HANDLER.search(html)
@@ -112,7 +112,7 @@ def test_the_page_needs_no_inline_script_or_style(client: TestClient, factory: F
 def test_each_live_panel_refreshes_from_its_own_fragment(
     client: TestClient, factory: Factory
 ) -> None:
-    as_(client, factory.user())
+    as_(client, factory, factory.user())
     html = client.get("/").text
     for name, url in (
         ("resources", "/summary/resources"),
@@ -144,7 +144,7 @@ def test_the_announcement_panel_shows_the_markdown_rendered_safely(
     client: TestClient, factory: Factory
 ) -> None:
     announce(factory, "**Maintenance** on Friday <script>alert(1)</script>")
-    as_(client, factory.user())
+    as_(client, factory, factory.user())
     html = client.get("/").text
     panel = html[html.index('id="summary-announcement"') :]
     panel = panel[: panel.index("</section>")]
@@ -156,7 +156,7 @@ def test_the_announcement_panel_shows_the_markdown_rendered_safely(
 def test_an_unchanged_announcement_refresh_swaps_nothing(
     client: TestClient, factory: Factory
 ) -> None:
-    as_(client, factory.user())
+    as_(client, factory, factory.user())
     first = refresh(client, "/summary/announcement")
     assert first.status_code == 200
     assert "No announcement" in first.text
@@ -182,7 +182,7 @@ def test_the_invitation_panel_lists_only_the_viewers_invitations(
     me, other = factory.user(), factory.user()
     invite(factory, me, "corpus")
     invite(factory, other, "secret-notes")
-    as_(client, me)
+    as_(client, factory, me)
     html = client.get("/").text
     assert "corpus" in html
     assert "secret-notes" not in html
@@ -197,7 +197,7 @@ def test_an_invitation_refresh_keeps_answered_cards_until_new_ones_come(
 ) -> None:
     me = factory.user()
     ids = invite(factory, me, "alpha", "beta", "gamma")
-    as_(client, me)
+    as_(client, factory, me)
     shown = "&".join(f"pending={i}" for i in ids)
     assert refresh(client, f"/summary/invitations?listed=true&{shown}").status_code == 204
 
@@ -224,7 +224,7 @@ def test_an_invitation_refresh_keeps_answered_cards_until_new_ones_come(
 def test_a_malformed_invitation_refresh_is_refused_cleanly(
     client: TestClient, factory: Factory
 ) -> None:
-    as_(client, factory.user())
+    as_(client, factory, factory.user())
     response = refresh(client, "/summary/invitations?listed=true&pending=nope")
     assert response.status_code == 422
 
@@ -243,7 +243,7 @@ def test_a_failing_panel_says_so_and_the_others_render(
         raise RuntimeError("the figures are gone")
 
     monkeypatch.setattr(summary_routes, "system_context", broken)
-    as_(client, me)
+    as_(client, factory, me)
     page = client.get("/")
     assert page.status_code == 200
     html = page.text
@@ -262,7 +262,7 @@ def test_a_failing_fragment_answers_an_error_the_panel_can_show(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("the database is away")
 
-    as_(client, factory.user())
+    as_(client, factory, factory.user())
     monkeypatch.setattr(summary_routes.sharing, "pending_for", broken)
     response = refresh(client, "/summary/invitations")
     assert response.status_code == 500
@@ -291,7 +291,7 @@ def test_the_page_runs_few_statements_whatever_the_data(
 ) -> None:
     me = factory.admin() if role == "admin" else factory.user()
     factory.user_policy(me.user)  # no session limit: eleven sessions are admitted
-    as_(client, me)
+    as_(client, factory, me)
     seed(factory, me, 1)
     client.get("/")
     queries.reset()

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from shipyard.app import create_app
 from shipyard.auth.models import LoginChallenge, WebSession
 from shipyard.config import Settings
 from shipyard.db import Database, utcnow
+from tests.conftest import AppWith
 from tests.factories import Account, Factory
 from tests.twofactor import FakeClock, install_clock, load, recovery_codes, turn_on
 from tests.webclient import csrf_of, login, page_csrf
@@ -31,20 +31,19 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     return install_clock(monkeypatch)
 
 
-def client_with(settings: Settings, database: Database, **changes: object) -> Iterator[TestClient]:
-    app = create_app(settings.model_copy(update=changes), database=database, run_scheduler=False)
-    with TestClient(app, raise_server_exceptions=False) as client:
+def client_with(app_with: AppWith, **changes: object) -> Iterator[TestClient]:
+    with TestClient(app_with(**changes), raise_server_exceptions=False) as client:
         yield client
 
 
 @pytest.fixture
-def client_without_2fa(settings: Settings, database: Database) -> Iterator[TestClient]:
-    yield from client_with(settings, database, totp_available=False)
+def client_without_2fa(app_with: AppWith) -> Iterator[TestClient]:
+    yield from client_with(app_with, totp_available=False)
 
 
 @pytest.fixture
-def client_requiring_2fa(settings: Settings, database: Database) -> Iterator[TestClient]:
-    yield from client_with(settings, database, totp_required_for_admins=True)
+def client_requiring_2fa(app_with: AppWith) -> Iterator[TestClient]:
+    yield from client_with(app_with, totp_required_for_admins=True)
 
 
 def enabled(database: Database, account: Account) -> bool:
@@ -73,7 +72,7 @@ def test_the_switch_sets_up_two_factor_with_a_code_from_the_key_shown(
     client: TestClient, factory: Factory, database: Database, clock: FakeClock
 ) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     account_page = client.get("/account")
     assert 'role="switch"' in account_page.text
     assert "2FA Enabled" in account_page.text
@@ -124,7 +123,7 @@ def test_the_setup_form_needs_its_csrf_token(
     client: TestClient, factory: Factory, database: Database, clock: FakeClock
 ) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     key_match = KEY.search(client.get("/account/2fa/setup").text)
     assert key_match is not None
     code = clock.code("".join(key_match.group(1).split()))
@@ -137,7 +136,7 @@ def test_the_dialogs_fill_the_my_account_modal_for_htmx(
     client: TestClient, factory: Factory
 ) -> None:
     account = factory.user()
-    login(client, account.email, account.password)
+    factory.web_login(client, account)
     fragment = client.get("/account/2fa/setup", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     assert "<html" not in fragment.text
@@ -148,6 +147,7 @@ def test_the_dialogs_fill_the_my_account_modal_for_htmx(
 # Logging in -----------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_login_asks_for_the_code_in_a_second_step(
     client: TestClient, factory: Factory, database: Database, settings: Settings, clock: FakeClock
 ) -> None:
@@ -205,6 +205,7 @@ def test_the_challenge_cookie_alone_grants_nothing(
     assert client.get("/api/v1/me").status_code == 401
 
 
+@pytest.mark.db
 def test_a_code_is_refused_the_second_time(
     client: TestClient, factory: Factory, database: Database, settings: Settings, clock: FakeClock
 ) -> None:
@@ -265,6 +266,7 @@ def test_a_recovery_code_logs_in_once(
     assert "Incorrect or already used recovery code." in again.text
 
 
+@pytest.mark.db
 def test_guessing_ends_the_challenge_then_throttles_the_account(
     client: TestClient, factory: Factory, database: Database, settings: Settings, clock: FakeClock
 ) -> None:
@@ -283,6 +285,7 @@ def test_guessing_ends_the_challenge_then_throttles_the_account(
     assert "Too many failed login attempts. Try again in 1 minute." in throttled.text
 
 
+@pytest.mark.db
 def test_an_expired_challenge_sends_back_to_the_password(
     client: TestClient, factory: Factory, database: Database, settings: Settings, clock: FakeClock
 ) -> None:

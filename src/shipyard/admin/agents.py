@@ -29,6 +29,7 @@ from shipyard.resources import ledger
 from shipyard.resources.ledger import EMPTY, Held
 from shipyard.resources.models import Scope
 from shipyard.resources.slots import SLOT_KINDS, ResourceSlots, amount_text, humanize
+from shipyard.sessions import effects
 from shipyard.users.models import User
 
 PAGE_SIZE = 50
@@ -132,6 +133,7 @@ def set_schedulable(
         )
     if agent.schedulable != schedulable:
         agent.schedulable = schedulable
+        effects.wake_scheduler(db)  # undrained: waiting sessions may go there now
         audit.record(
             db,
             Action.AGENT_SCHEDULABLE,
@@ -162,6 +164,7 @@ def move_agent(db: Session, *, actor: User, agent_id: str, group_name: str) -> A
         )
     source = db.get(ResourceGroup, agent.resource_group_id)
     agent.resource_group_id = target.id
+    effects.wake_scheduler(db)  # its capacity now serves the other group's waiting sessions
     audit.record(
         db,
         Action.AGENT_MOVE,

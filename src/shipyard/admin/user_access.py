@@ -2,9 +2,10 @@
 
 Deactivation ends every way in and everything running, in one transaction: the status,
 the user's web sessions, API tokens and login challenges, their sessions (pending ones
-cancelled, running ones told to stop through the lifecycle, so the ledger stays right and
-agents hear of it) and every pending folder invitation from or to them (cancelled, so none
-revives on reactivation). Their folders, files and the shares they granted stay.
+cancelled, running ones told to stop through the lifecycle, so the ledger stays right and,
+once it commits, their agents and the scheduler hear of it at once: sessions.effects) and
+every pending folder invitation from or to them (cancelled, so none revives on
+reactivation). Their folders, files and the shares they granted stay.
 """
 
 from __future__ import annotations

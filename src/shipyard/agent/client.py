@@ -7,15 +7,17 @@ leaves the agent, and an answer from whatever else listens on the manager's port
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from shipyard import __version__
 from shipyard.agents import signing
 from shipyard.agents.schemas import DesiredState, RegisterReply
 
 LONG_POLL = 25.0
+_Reply = TypeVar("_Reply", bound=BaseModel)
 
 
 class ManagerError(Exception):
@@ -51,9 +53,8 @@ class ManagerClient:
         return response.json()
 
     async def register(self, payload: dict[str, Any]) -> RegisterReply:
-        return RegisterReply.model_validate(
-            await self._call("POST", "/api/v1/agent/register", json=payload)
-        )
+        reply = await self._call("POST", "/api/v1/agent/register", json=payload)
+        return _read(RegisterReply, reply, call="POST /api/v1/agent/register")
 
     async def heartbeat(self, payload: dict[str, Any]) -> int:
         reply = await self._call("POST", "/api/v1/agent/heartbeat", json=payload)
@@ -61,6 +62,20 @@ class ManagerClient:
 
     async def desired(self, agent_id: str, *, after: int, wait: float) -> DesiredState:
         params = {"agent_id": agent_id, "after": after, "wait": wait}
-        return DesiredState.model_validate(
-            await self._call("GET", "/api/v1/agent/desired", params=params)
-        )
+        reply = await self._call("GET", "/api/v1/agent/desired", params=params)
+        return _read(DesiredState, reply, call="GET /api/v1/agent/desired")
+
+
+def _read(model: type[_Reply], reply: Any, *, call: str) -> _Reply:
+    """A signed answer this agent cannot read is refused like any failed call (and retried):
+    a manager of another release may speak another version of the protocol."""
+    try:
+        return model.model_validate(reply)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        problem = f"{where}: {first['msg']}"
+        raise ManagerError(
+            f"{call}: an answer this agent cannot read (is the manager of another release?): "
+            f"{problem}"
+        ) from None

@@ -270,7 +270,7 @@ class AgentDaemon:
         return SessionSpec(
             session_id=desired.session_id.hex,
             kind=desired.kind,
-            command=tuple(_with_python(desired)),
+            command=argv(desired),
             env=env,
             cpu=Decimal(desired.cpu),
             mem=desired.mem,
@@ -349,14 +349,21 @@ def _path(prefix: str) -> str:
     return f"{prefix}:{BASE_PATH}" if prefix and prefix not in BASE_PATH.split(":") else BASE_PATH
 
 
-def _with_python(desired: DesiredSession) -> list[str]:
-    """Offer the environment's interpreter as `python` (Debian has no plain `python`)."""
+def argv(desired: DesiredSession) -> tuple[str, ...]:
+    """What the session runs: bash for a terminal, a batch command through `sh -c`.
+
+    With an environment interpreter, bash runs the batch command instead, with `python`
+    defined as that interpreter (Debian has no plain `python`). A batch session without a
+    command gets none, which the runtime refuses (reported as failed to start).
+    """
+    if desired.kind == "interactive":
+        return ("/bin/bash",)
+    if desired.command is None:
+        return ()
     if not desired.interpreter:
-        return desired.command
+        return ("/bin/sh", "-c", desired.command)
     shim = f'python() {{ "{desired.interpreter}" "$@"; }}; export -f python 2>/dev/null; '
-    if desired.kind == "batch" and desired.command[:2] == ["/bin/sh", "-c"]:
-        return ["/bin/bash", "-c", shim + desired.command[2]]
-    return desired.command
+    return ("/bin/bash", "-c", shim + desired.command)
 
 
 def _report(status: SessionStatus) -> dict[str, Any]:

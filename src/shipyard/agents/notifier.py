@@ -46,7 +46,7 @@ class Notifier:
 
     def _committed(self, db: Session) -> None:
         bumped = db.info.get(BUMPED)
-        if bumped:
+        if bumped and not db.in_nested_transaction():  # a savepoint commits nothing yet
             self.notify(sorted(bumped))
 
     def notify(self, agent_ids: set[str] | list[str]) -> None:

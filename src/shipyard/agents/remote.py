@@ -1,4 +1,4 @@
-"""Calls from the manager to an agent's own API (logs; the terminal is in web/routes).
+"""Calls from the manager to an agent's own API (logs; the terminal is in web/terminal).
 
 Each call is signed with the key of the agent process that registered last, and its answer
 is used only if that process signed it (shipyard.agents.signing): no secret is sent, and

@@ -85,9 +85,13 @@ class DesiredMount(BaseModel):
 
 
 class DesiredSession(BaseModel):
+    """A session an agent should run. The agent builds its argv from `kind` and `command`:
+    a terminal's shell for "interactive" (`command` None), the raw `command` through a shell
+    for "batch" (shipyard.agent.daemon.argv)."""
+
     session_id: uuid.UUID
     kind: Literal["batch", "interactive"]
-    command: list[str]
+    command: str | None  # the user's command line as typed, for a batch session
     env: dict[str, str]
     interpreter: str  # offered as `python` inside the session when set
     path_prefix: str

@@ -9,7 +9,7 @@ import httpx
 import typer
 
 from shipyard.cli import credentials
-from shipyard.cli.client import ApiError, call, make_client
+from shipyard.cli.http import ApiError, api, call, make_client
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 
 
@@ -53,10 +53,7 @@ def _log_in(client: httpx.Client, *, email: str, password: str, otp: str | None)
         if exc.code != "otp_required" or otp:
             fail(exc.message)
     payload["otp"] = typer.prompt("One-time password").strip()
-    try:
-        return call(client, "POST", "/api/v1/auth/login", json=payload)
-    except ApiError as exc:
-        fail(exc.message)
+    return api(client, "POST", "/api/v1/auth/login", json=payload)
 
 
 def logout() -> None:
@@ -64,7 +61,6 @@ def logout() -> None:
     creds = credentials.load()
     if creds is None:
         fail("not logged in")
-        return
     with make_client(creds.endpoint, creds.token) as client:
         try:
             call(client, "DELETE", "/api/v1/auth/token")
@@ -81,12 +77,8 @@ def whoami(output: Output = OutputOption) -> None:
     creds = credentials.load()
     if creds is None:
         fail("not logged in: run `shipyard login` or set SHIPYARD_ENDPOINT and SHIPYARD_TOKEN")
-        return
     with make_client(creds.endpoint, creds.token) as client:
-        try:
-            me = call(client, "GET", "/api/v1/me")
-        except ApiError as exc:
-            fail(exc.message)
+        me = api(client, "GET", "/api/v1/me")
     if output is Output.JSON:
         print_json(me)
         return

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipyard.cli.output import console, fail
-from shipyard.config import default_data_dir
 
 if TYPE_CHECKING:
     from shipyard.agent.daemon import AgentDaemon
@@ -57,6 +56,7 @@ def agent(
         AgentDaemon,
     )
     from shipyard.agent.runtime.process import ProcessRuntime  # noqa: PLC0415
+    from shipyard.config import default_data_dir  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     host, _sep, port_text = listen.rpartition(":")

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.panel import Panel
 
 from shipyard import __version__
 from shipyard.cli.output import console, fail
-from shipyard.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from shipyard.admin.bootstrap import Prepared
+    from shipyard.config import Settings
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file", dir_okay=False)
@@ -31,12 +30,15 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
+    from pydantic import ValidationError  # noqa: PLC0415 - server modules load only when needed
+
+    from shipyard.config import load_settings  # noqa: PLC0415
+
     given = {key: value for key, value in overrides.items() if value is not None}
     try:
         return load_settings(config, **given)
     except (ValidationError, FileNotFoundError, ValueError) as exc:
         fail(f"invalid configuration: {exc}")
-        raise  # unreachable: fail() exits
 
 
 def announce(settings: Settings, prepared: Prepared) -> None:

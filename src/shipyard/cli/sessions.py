@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shipyard.cli.client import ApiError, authed, call
+from shipyard.cli.http import api, authed
 from shipyard.cli.output import Output, OutputOption, console, fail, print_json
 
 app = typer.Typer(help="Compute sessions.", no_args_is_help=True)
@@ -59,7 +60,7 @@ def create(
         if value is not None:
             body[key] = value
     with authed() as client:
-        session = _call(client, "POST", "/api/v1/sessions", json=body)
+        session = api(client, "POST", "/api/v1/sessions", json=body)
         if wait:
             session = _wait(client, session)
     _show(session, output)
@@ -67,19 +68,12 @@ def create(
         raise typer.Exit(1)
 
 
-def _wait(client: Any, session: dict[str, Any]) -> dict[str, Any]:
+def _wait(client: httpx.Client, session: dict[str, Any]) -> dict[str, Any]:
     until = FINISHED if session["type"] == "batch" else FINISHED | {"RUNNING"}
     while session["status"] not in until:
         time.sleep(0.2)
-        session = _call(client, "GET", f"/api/v1/sessions/{session['id']}")
+        session = api(client, "GET", f"/api/v1/sessions/{session['id']}")
     return session
-
-
-def _call(client: Any, method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        return call(client, method, path, **kwargs)
-    except ApiError as exc:
-        fail(exc.message)
 
 
 @app.command("list")
@@ -89,7 +83,7 @@ def list_(
 ) -> None:
     """Your sessions, newest first."""
     with authed() as client:
-        page = _call(client, "GET", "/api/v1/sessions", params={"all": all_})
+        page = api(client, "GET", "/api/v1/sessions", params={"all": all_})
     if output is Output.JSON:
         print_json(page)
         return
@@ -113,7 +107,7 @@ def info(
 ) -> None:
     """One session: status with reason, resources, history."""
     with authed() as client:
-        _show(_call(client, "GET", f"/api/v1/sessions/{ref}"), output)
+        _show(api(client, "GET", f"/api/v1/sessions/{ref}"), output)
 
 
 @app.command("logs")
@@ -127,7 +121,7 @@ def logs(
     offset = 0
     with authed() as client:
         while True:
-            chunk = _call(client, "GET", f"/api/v1/sessions/{ref}/logs", params={"offset": offset})
+            chunk = api(client, "GET", f"/api/v1/sessions/{ref}/logs", params={"offset": offset})
             if chunk["data"]:
                 typer.echo(chunk["data"], nl=False)
             offset = chunk["offset"]
@@ -143,7 +137,7 @@ def terminate(
 ) -> None:
     """End a session (a pending one is cancelled)."""
     with authed() as client:
-        _show(_call(client, "DELETE", f"/api/v1/sessions/{ref}"), output)
+        _show(api(client, "DELETE", f"/api/v1/sessions/{ref}"), output)
 
 
 def _slots(resources: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
+from shipyard.resources.quota import PolicyLimits
 from shipyard.resources.slots import Limits
 
 
@@ -50,3 +51,12 @@ class ResourcePolicy(Base):
     @property
     def limits(self) -> Limits:
         return Limits.from_json(self.total_slots)
+
+    @property
+    def quota(self) -> PolicyLimits:
+        """What the quota rules (shipyard.resources.quota) read of this policy."""
+        return PolicyLimits(
+            limits=self.limits,
+            max_concurrent_sessions=self.max_concurrent_sessions,
+            max_pending_sessions=self.max_pending_sessions,
+        )

@@ -21,11 +21,11 @@ from shipyard.i18n import _
 from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind, ResourcePolicy
 from shipyard.projects.models import Project
-from shipyard.resources import ledger
+from shipyard.resources import ledger, quota
 from shipyard.resources.ledger import EMPTY, Held
 from shipyard.resources.models import Scope
 from shipyard.resources.slots import ResourceSlots
-from shipyard.sessions import lifecycle, quota
+from shipyard.sessions import lifecycle
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.users.models import User
 
@@ -136,8 +136,8 @@ def _place(db: Session, session: ComputeSession, view: _View) -> str | None:
     owner, project = str(session.owner_id), str(session.project_id)
     blocks = quota.quota_blocks(
         request,
-        user_policy=view.user_policy[session.owner_id],
-        project_policy=view.project_policy[session.project_id],
+        user=view.user_policy[session.owner_id].quota,
+        project=view.project_policy[session.project_id].quota,
         user_held=view.users[owner],
         project_held=view.projects[project],
     )

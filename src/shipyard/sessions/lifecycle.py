@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from shipyard.agents import service as agents
 from shipyard.db import utcnow
 from shipyard.resources import ledger
+from shipyard.sessions import effects
 from shipyard.sessions.models import FINISHED, OCCUPYING, ComputeSession, SessionStatus
 
 ALLOWED: dict[SessionStatus, frozenset[SessionStatus]] = {
@@ -70,6 +71,9 @@ def move(
     writes happen before move() returns, unless `writes` is given: then they are collected
     there, and the caller must apply() them in the same transaction before it reads the
     ledger again (the scheduler does so for thousands of sessions in one statement).
+    Once the transaction commits, the bumped agents' long-polls wake, and a session that
+    finished wakes the scheduler: what it held or waited for may let another start
+    (shipyard.sessions.effects).
     """
     if status not in ALLOWED.get(session.status, frozenset()):
         return False
@@ -93,6 +97,7 @@ def move(
         session.finished_at = now
         if exit_code is not None:
             session.exit_code = exit_code
+        effects.wake_scheduler(db)
     if session.agent_id is not None and status in (
         SessionStatus.SCHEDULED,
         SessionStatus.TERMINATING,

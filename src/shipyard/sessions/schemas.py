@@ -33,18 +33,6 @@ class SessionCreate(BaseModel):
     )
 
 
-class Block(BaseModel):
-    limit: str  # "user", "project", "sessions", "pending", "group"
-    slots: list[str]
-    message: str
-
-
-class FitReport(BaseModel):
-    fits: bool
-    blocked_by: list[Block]
-    remaining: dict[str, dict[str, str]]  # limit -> slot -> exact amount ("inf": unlimited)
-
-
 class SessionEvent(BaseModel):
     status: SessionStatus
     at: datetime

@@ -5,15 +5,13 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shipyard.agents import remote
-from shipyard.agents import service as agents
-from shipyard.agents.models import Agent, ResourceGroup
+from shipyard.agents.models import Agent
 from shipyard.agents.schemas import SessionReport
 from shipyard.config import Settings
 from shipyard.db import utcnow
@@ -22,11 +20,11 @@ from shipyard.environments.models import Environment
 from shipyard.errors import InvalidInput, NotFound, QuotaExceeded
 from shipyard.i18n import _
 from shipyard.policies.models import OnQuota
-from shipyard.projects import service as projects
-from shipyard.projects.models import Project
+from shipyard.resources import quota as rules
 from shipyard.resources.ledger import Held
+from shipyard.resources.schemas import FitReport
 from shipyard.resources.slots import ResourceSlots
-from shipyard.sessions import lifecycle, quota
+from shipyard.sessions import effects, lifecycle, quota
 from shipyard.sessions.models import (
     FINISHED,
     OCCUPYING,
@@ -34,58 +32,10 @@ from shipyard.sessions.models import (
     SessionStatus,
     SessionType,
 )
-from shipyard.sessions.schemas import FitReport, SessionCreate
+from shipyard.sessions.placement import Placement, resolve_placement
+from shipyard.sessions.schemas import SessionCreate
 from shipyard.storage.mounts import resolve_mounts
 from shipyard.users.models import User
-
-DEFAULT_REQUEST = {"cpu": "1", "mem": "1g"}
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where a new session would go: project, resource group and the checked request."""
-
-    project: Project
-    group: ResourceGroup
-    request: ResourceSlots
-
-
-def resolve_placement(
-    db: Session, *, user: User, project: str | None, group: str | None, resources: dict[str, str]
-) -> Placement:
-    chosen = _project(db, user, project)
-    allowed = agents.groups_of_project(db, chosen.id)
-    if not allowed:
-        raise InvalidInput(_("Your project may not use any resource group."))
-    if group is None:
-        resource_group = allowed[0]
-    else:
-        matches = [g for g in allowed if g.name == group]
-        if not matches:
-            raise NotFound(
-                _("No such resource group for this project: %(name)s.") % {"name": group},
-                details={"field": "resource_group"},
-            )
-        resource_group = matches[0]
-    request = ResourceSlots.from_json({**DEFAULT_REQUEST, **resources})
-    if request["cpu"] <= 0 or request["mem"] <= 0:
-        raise InvalidInput(
-            _("A session needs some CPU and memory."), details={"field": "resources"}
-        )
-    return Placement(project=chosen, group=resource_group, request=request)
-
-
-def _project(db: Session, user: User, name: str | None) -> Project:
-    mine = projects.projects_of(db, user)
-    if name is None:
-        current = projects.current_project(mine, user)
-        if current is None:
-            raise InvalidInput(_("You are not a member of any active project."))
-        return current
-    for project in mine:
-        if name in (project.name, str(project.id)):
-            return project
-    raise NotFound(_("No such project: %(name)s.") % {"name": name}, details={"field": "project"})
 
 
 def check_fit(db: Session, *, user: User, spec: SessionCreate) -> FitReport:
@@ -100,7 +50,8 @@ def check_fit(db: Session, *, user: User, spec: SessionCreate) -> FitReport:
 def create_session(
     db: Session, settings: Settings, *, owner: User, spec: SessionCreate
 ) -> ComputeSession:
-    """A new PENDING session, or a clear refusal; nothing is allocated here (the scheduler does).
+    """A new PENDING session, or a clear refusal; nothing is allocated here (the scheduler does,
+    woken once this commits).
 
     The owner's row is locked first, so one user's concurrent requests are checked against
     the pending and quota limits one after another (a row lock on PostgreSQL, the write lock
@@ -135,6 +86,7 @@ def create_session(
         {"status": "PENDING", "at": utcnow().isoformat(), "reason": session.status_info}
     ]
     db.add(session)
+    effects.wake_scheduler(db)
     db.commit()
     return session
 
@@ -194,10 +146,10 @@ def _refuse_over_quota(state: quota.Standing, request: ResourceSlots, *, admitte
         )
     if policy.on_quota is OnQuota.QUEUE:
         return
-    blocks = quota.quota_blocks(
+    blocks = rules.quota_blocks(
         request,
-        user_policy=policy,
-        project_policy=state.project_policy,
+        user=policy.quota,
+        project=state.project_policy.quota,
         user_held=_plus(state.user_held, admitted),
         project_held=_plus(state.project_held, admitted),
     )

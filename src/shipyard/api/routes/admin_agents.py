@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from shipyard.admin import agents as admin
 from shipyard.agents.admin_schemas import (
@@ -51,7 +51,6 @@ def update_agent(
     admin_user: AdminUser,
     db: DbDep,
     settings: SettingsDep,
-    request: Request,
 ) -> AgentAdmin:
     """Drain or undrain (`schedulable`), or move to another group (`resource_group`)."""
     if body.resource_group is not None:
@@ -64,7 +63,6 @@ def update_agent(
             schedulable=body.schedulable,
             unsandboxed_ok=settings.loopback_only,
         )
-    request.app.state.scheduler.wake()
     return admin.get_agent(db, agent_id)
 
 

@@ -7,66 +7,39 @@ docs/agents.md for the whole exchange.
 
 from __future__ import annotations
 
-import re
-import time
-import uuid
-from typing import Annotated, NamedTuple
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from shipyard.agents import service as agents
-from shipyard.agents.models import ResourceGroup
 from shipyard.agents.schemas import (
     AGENT_ID,
     AgentRegister,
-    DesiredMount,
-    DesiredSession,
     DesiredState,
     Heartbeat,
     HeartbeatReply,
     RegisterReply,
 )
 from shipyard.api.agent_auth import AgentGroup, AgentKeyDep, SignedAnswers
-from shipyard.config import Settings
-from shipyard.db import Database
-from shipyard.environments.models import Environment
 from shipyard.http.deps import DbDep, SettingsDep
-from shipyard.i18n import _
-from shipyard.policies import service as policies
-from shipyard.policies.models import PolicyKind
-from shipyard.sessions import lifecycle
-from shipyard.sessions import service as sessions
-from shipyard.sessions.models import ComputeSession, SessionStatus, SessionType
-from shipyard.storage import mounts as folder_mounts
-from shipyard.storage.mounts import GrantedMount
-from shipyard.users import unix
-from shipyard.users.models import User
+from shipyard.sessions import desired as desired_states
+from shipyard.sessions import reports
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent protocol"], route_class=SignedAnswers)
-DESIRED = (SessionStatus.SCHEDULED, SessionStatus.PREPARING, SessionStatus.RUNNING)
 MAX_WAIT = 30.0
 
 
 @router.post("/register")
 def register(
-    body: AgentRegister,
-    key: AgentKeyDep,
-    group: AgentGroup,
-    db: DbDep,
-    settings: SettingsDep,
-    request: Request,
+    body: AgentRegister, key: AgentKeyDep, group: AgentGroup, db: DbDep, settings: SettingsDep
 ) -> RegisterReply:
-    agent = agents.register(
+    agent = reports.register(
         db,
         group=group,
         payload=body,
         token_hash=key.token_hash,
         unsandboxed_ok=settings.loopback_only,
     )
-    request.app.state.scheduler.wake()
     return RegisterReply(
         agent_id=agent.id,
         resource_group=group.name,
@@ -83,21 +56,10 @@ async def heartbeat(body: Heartbeat, key: AgentKeyDep, request: Request) -> Hear
     runs in one worker-thread hop.
     """
     with request.app.state.metrics.agent_heartbeat_seconds.time():
-        version, changed = await run_in_threadpool(_heartbeat, request.app.state.db, key, body)
-    if changed:  # sessions ended or a lost agent came back: a waiting session may fit now
-        request.app.state.scheduler.wake()
+        version = await run_in_threadpool(
+            reports.heartbeat, request.app.state.db, key=key, body=body
+        )
     return HeartbeatReply(desired_version=version)
-
-
-def _heartbeat(database: Database, key: agents.AgentKey, body: Heartbeat) -> tuple[int, bool]:
-    with database.session() as db:
-        group = agents.group_of_key(db, key)
-        agent = agents.agent_of(db, group=group, agent_id=body.agent_id)
-        back = agents.touch(db, agent=agent, utilization=body.utilization)
-        ended = sessions.apply_reports(db, agent=agent, reports=body.sessions)
-        version = agent.desired_version
-        db.commit()
-    return version, bool(back or ended)
 
 
 @router.get("/desired")
@@ -112,144 +74,12 @@ async def desired(
 
     Waits up to `wait` seconds for a change (long-poll), so a START reaches the agent at once.
     """
-    database: Database = request.app.state.db
-    settings: Settings = request.app.state.settings
-    deadline = time.monotonic() + wait
-    while True:
-        state = await run_in_threadpool(_load, database, settings, group, agent_id, after)
-        remaining = deadline - time.monotonic()
-        if state is not None or remaining <= 0:
-            break
-        await request.app.state.notifier.wait(agent_id, timeout=min(1.0, remaining))
-    if state is None:
-        state = await run_in_threadpool(_load, database, settings, group, agent_id, -1)
-    assert state is not None
-    return state
-
-
-def _load(
-    database: Database, settings: Settings, group: ResourceGroup, agent_id: str, after: int
-) -> DesiredState | None:
-    with database.session() as db:
-        agent = agents.agent_of(db, group=group, agent_id=agent_id)
-        if agent.desired_version <= after:
-            return None
-        rows = list(
-            db.scalars(
-                select(ComputeSession).where(
-                    ComputeSession.agent_id == agent.id, ComputeSession.status.in_(DESIRED)
-                )
-            )
-        )
-        for session in rows:
-            if session.status is SessionStatus.SCHEDULED:
-                lifecycle.move(db, session, SessionStatus.PREPARING, _("Starting on the agent."))
-        version = agent.desired_version
-        specs = _specs(db, settings, group, rows)
-        db.commit()
-        return DesiredState(version=version, sessions=specs)
-
-
-def _specs(
-    db: Session, settings: Settings, group: ResourceGroup, rows: list[ComputeSession]
-) -> list[DesiredSession]:
-    owners = {s.owner_id for s in rows}
-    uids = unix.session_uids(db, settings, user_ids=owners)
-    users = (
-        db.execute(
-            select(User.id, User.email, User.resource_policy_id).where(User.id.in_(owners))
-        ).all()
-        if rows
-        else []
-    )
-    emails = {row.id: row.email for row in users}
-    account = {owner: _Account(uid=uids[owner], user=login_name(emails[owner])) for owner in owners}
-    scratch = _scratch_sizes(db, settings, {row.id: row.resource_policy_id for row in users})
-    envs = (
-        {
-            env.id: env
-            for env in db.scalars(
-                select(Environment).where(Environment.id.in_({s.environment_id for s in rows}))
-            )
-        }
-        if rows
-        else {}
-    )
-    granted = folder_mounts.granted_now(db, rows)
-    return [
-        _spec(
-            session,
-            envs[session.environment_id],
-            account=account[session.owner_id],
-            group=group,
-            scratch=scratch[session.owner_id],
-            mounts=granted[session.id],
-        )
-        for session in rows
-    ]
-
-
-def _scratch_sizes(
-    db: Session, settings: Settings, policy_of: dict[uuid.UUID, uuid.UUID | None]
-) -> dict[uuid.UUID, int]:
-    """Each owner's scratch bytes: their user policy's (or the default one's), else the site's.
-
-    At most two statements whatever the number of owners; none without owners.
-    """
-    if not policy_of:
-        return {}
-    found = policies.policies_by_id(db, PolicyKind.USER, {p for p in policy_of.values() if p})
-    site = settings.session_scratch_mb * 2**20
-    return {
-        owner: (found.get(policy_id) or found[None]).max_session_scratch or site
-        for owner, policy_id in policy_of.items()
-    }
-
-
-class _Account(NamedTuple):
-    uid: int
-    user: str
-
-
-def login_name(email: str) -> str:
-    """The session's /etc/passwd name: the email's local part, as far as it is a valid one."""
-    local = re.sub(r"[^a-z0-9_-]", "", email.partition("@")[0].lower())[:32]
-    valid = re.fullmatch(r"[a-z_][a-z0-9_-]*", local) and local not in ("root", "nobody")
-    return local if valid else "work"
-
-
-def _spec(
-    session: ComputeSession,
-    env: Environment,
-    *,
-    account: _Account,
-    group: ResourceGroup,
-    scratch: int,
-    mounts: list[GrantedMount],
-) -> DesiredSession:
-    slots = session.slots
-    interactive = session.type is SessionType.INTERACTIVE
-    return DesiredSession(
-        uid=account.uid,
-        user=account.user,
-        network=group.network_mode.value,
-        network_allow=list(group.network_allow),
-        scratch=scratch,
-        session_id=session.id,
-        kind="interactive" if interactive else "batch",
-        command=["/bin/bash"] if interactive else ["/bin/sh", "-c", session.command],
-        env={"SHIPYARD_SESSION_ID": str(session.id), "SHIPYARD_SESSION_NAME": session.name},
-        interpreter=env.interpreter,
-        path_prefix=env.path_prefix,
-        cpu=format(slots["cpu"].normalize(), "f"),
-        mem=int(slots["mem"]),
-        gpus=int(slots["cuda.device"]),
-        mounts=[_mount(mount) for mount in mounts],
-    )
-
-
-def _mount(mount: GrantedMount) -> DesiredMount:
-    """A folder as the owner may use it now (left out once they may not at all)."""
-    return DesiredMount(
-        source=mount.source, name=mount.name, access=mount.access, limit=mount.limit
+    return await desired_states.next_state(
+        request.app.state.db,
+        request.app.state.settings,
+        notifier=request.app.state.notifier,
+        group=group,
+        agent_id=agent_id,
+        after=after,
+        wait=wait,
     )

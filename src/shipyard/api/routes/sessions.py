@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from shipyard.api.deps import ApiUser
 from shipyard.http.deps import DbDep, SettingsDep
+from shipyard.resources.schemas import FitReport
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED
 from shipyard.sessions.presenter import present
 from shipyard.sessions.schemas import (
-    FitReport,
     LogChunk,
     SessionCreate,
     SessionPublic,
@@ -22,17 +22,10 @@ from shipyard.sessions.schemas import (
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 
-def _wake(request: Request) -> None:
-    request.app.state.scheduler.wake()
-
-
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create(
-    body: SessionCreate, request: Request, user: ApiUser, db: DbDep, settings: SettingsDep
-) -> SessionPublic:
+def create(body: SessionCreate, user: ApiUser, db: DbDep, settings: SettingsDep) -> SessionPublic:
     """Queue a session; the scheduler places it as soon as the limits and an agent allow."""
     session = sessions.create_session(db, settings, owner=user, spec=body)
-    _wake(request)
     return present(db, [session])[0]
 
 
@@ -62,11 +55,9 @@ def info(ref: str, user: ApiUser, db: DbDep) -> SessionPublic:
 
 
 @router.delete("/{ref}")
-def terminate(ref: str, request: Request, user: ApiUser, db: DbDep) -> SessionPublic:
+def terminate(ref: str, user: ApiUser, db: DbDep) -> SessionPublic:
     found = sessions.by_name_or_id(db, viewer=user, ref=ref)
     session = sessions.terminate(db, viewer=user, session_id=found.id)
-    request.app.state.notifier.notify([session.agent_id] if session.agent_id else [])
-    _wake(request)
     return present(db, [session])[0]
 
 

@@ -69,8 +69,25 @@
     if (modal) modal.show();
   });
 
+  // Bootstrap focuses the dialog itself once it has faded in: someone quick (or a slow
+  // machine) may already be typing in a field by then, and keeps it.
+  var typing = null;
+
+  document.addEventListener("show.bs.modal", function (event) {
+    if (event.target.id === "account-dialog") typing = null;
+  });
+
+  document.addEventListener("focusin", function (event) {
+    var dialog = byId("account-dialog");
+    if (dialog && dialog.contains(event.target) && event.target.matches("input, textarea")) {
+      typing = event.target;
+    }
+  });
+
   document.addEventListener("shown.bs.modal", function (event) {
-    if (event.target.id === "account-dialog") focusInDialog();
+    if (event.target.id !== "account-dialog") return;
+    if (typing && document.contains(typing)) typing.focus();
+    else focusInDialog();
   });
 
   document.addEventListener("hidden.bs.modal", function (event) {

@@ -1,4 +1,4 @@
-// The Summary page's live panels (templates/summary.html, web/summary_panels.py).
+// The Summary page's live panels (templates/summary.html, web/summary/panels.py).
 //
 // Each `.summary-live` wrapper refreshes its panel with htmx. This script:
 //  - sends the version the panel shows (`data-etag`) as If-None-Match: the server answers 204

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Run test lanes side by side: tools/lanes.sh "CHAIN" "CHAIN"...
+# A chain is lanes (make targets test-NAME, or lint/typecheck) run one after another;
+# the chains run at the same time. Each lane writes to $LANE_LOGS/NAME.log (build/lanes by
+# default), printed whole when the lane ends, with its wall time. At the end a table gives
+# every lane's result and time; the run fails if any lane failed, and names them.
+set -uo pipefail
+logs=${LANE_LOGS:-build/lanes}
+mkdir -p "$logs"
+rm -f "$logs"/*.log "$logs"/*.result
+
+target_of() {
+  case "$1" in
+    lint | typecheck) echo "$1" ;;
+    *) echo "test-$1" ;;
+  esac
+}
+
+run_lane() {
+  local lane=$1 started status seconds verdict
+  started=$(date +%s)
+  make --no-print-directory "$(target_of "$lane")" >"$logs/$lane.log" 2>&1 </dev/null
+  status=$?
+  seconds=$(($(date +%s) - started))
+  verdict=$([ "$status" -eq 0 ] && echo passed || echo FAILED)
+  echo "$lane $verdict $seconds" >"$logs/$lane.result"
+  {
+    flock 9
+    cat "$logs/$lane.log"
+    echo "== lane $lane: $verdict in ${seconds} s (log: $logs/$lane.log)"
+    echo
+  } 9>"$logs/.print.lock"
+}
+
+run_chain() {
+  local lane
+  for lane in $1; do
+    run_lane "$lane"
+  done
+}
+
+started=$(date +%s)
+pids=()
+for chain in "$@"; do
+  run_chain "$chain" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do
+  wait "$pid"
+done
+
+echo "== lanes (chains side by side: $(printf '[%s] ' "$@"))"
+failed=()
+for chain in "$@"; do
+  for lane in $chain; do
+    if [ -f "$logs/$lane.result" ]; then
+      read -r _name verdict seconds <"$logs/$lane.result"
+    else
+      verdict=FAILED seconds=-
+    fi
+    printf '   %-10s %-7s %6s s\n' "$lane" "$verdict" "$seconds"
+    [ "$verdict" = passed ] || failed+=("$lane")
+  done
+done
+echo "   wall time: $(($(date +%s) - started)) s"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED lanes: ${failed[*]} (logs in $logs/)" >&2
+  exit 1
+fi
