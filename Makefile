@@ -60,7 +60,7 @@ test-web: setup
 	$(PYTEST) web -n $(WORKERS) tests/web
 
 test-browser: setup
-	$(PYTEST) browser tests/browser
+	$(PYTEST) browser -n $(WORKERS) tests/browser
 
 test-agent: setup
 	$(PYTEST) agent tests/agent
@@ -72,7 +72,17 @@ test-agent: setup
 test-pg: setup
 	tools/with-postgres.sh $(PYTEST) pg -n $(WORKERS) -m "db or smoke" tests/unit tests/api tests/web tests/pg
 
-test: system-test lint typecheck test-unit test-api test-web test-browser test-agent test-pg
+# Every lane, side by side (tools/lanes.sh): the lanes that keep both cores busy run one
+# after another, on CPU time nothing else wants, beside the agent lane and then the browser
+# lane, which mostly wait on real processes and a browser but time what they wait for (so
+# they run one at a time, at normal priority). Each lane's log is printed whole when it
+# ends, with its wall time; the run fails if any lane fails and names it. `make test-api`
+# etc. still run one lane alone.
+LANE_CHAINS ?= "lint typecheck unit api web pg" "agent browser"
+LANES_BACKGROUND ?= lint typecheck unit api web pg
+
+test: system-test setup
+	@MAKE="$(MAKE)" LANES_BACKGROUND="$(LANES_BACKGROUND)" tools/lanes.sh $(LANE_CHAINS)
 	@echo "make test: every lane passed"
 
 messages: setup

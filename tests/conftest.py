@@ -2,6 +2,8 @@
 
 Set SHIPYARD_TEST_DATABASE_URL to a PostgreSQL URL to run the database tests there (the
 pg lane); otherwise each test gets its own SQLite file copied from a migrated template.
+The app is built once per worker (its routes and templates) and each test binds its own
+settings and database to it (`shipyard.app.bind`), which replaces everything made from them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
 from shipyard import migrate
+from shipyard.admin.bootstrap import ensure_defaults
 from shipyard.app import bind, create_app
 from shipyard.config import Settings
 from shipyard.db import Database
@@ -94,9 +97,13 @@ def pg_url() -> str | None:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated database with what every start ensures (default project, group, policies,
+    environment), copied for each test."""
     path = tmp_path_factory.mktemp("template") / "shipyard.db"
     database = Database(f"sqlite:///{path}")
     migrate.upgrade(database.engine)
+    with database.session() as db:
+        ensure_defaults(db)
     database.dispose()
     return path
 

@@ -5,10 +5,12 @@ set -uo pipefail
 lane=$1
 shift
 echo "== lane: $lane"
+started=$(date +%s)
 "$(dirname "$0")/../.venv/bin/pytest" -p no:cacheprovider --durations=15 "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
   echo "lane $lane collected no tests: failing" >&2
-  exit 1
+  status=1
 fi
+echo "== lane $lane: pytest ended with $status after $(($(date +%s) - started)) s"
 exit "$status"

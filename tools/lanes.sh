@@ -4,6 +4,9 @@
 # the chains run at the same time. Each lane writes to $LANE_LOGS/NAME.log (build/lanes by
 # default), printed whole when the lane ends, with its wall time. At the end a table gives
 # every lane's result and time; the run fails if any lane failed, and names them.
+# Lanes named in $LANES_BACKGROUND run only on CPU time nothing else wants (SCHED_IDLE, or
+# nice 19 without chrt): lanes that only need throughput then leave the CPU to the lanes
+# whose tests wait on timeouts or measure latency.
 set -uo pipefail
 logs=${LANE_LOGS:-build/lanes}
 mkdir -p "$logs"
@@ -17,9 +20,16 @@ target_of() {
 }
 
 run_lane() {
-  local lane=$1 started status seconds verdict
+  local lane=$1 started status seconds verdict priority=()
+  if [[ " ${LANES_BACKGROUND:-} " == *" $lane "* ]]; then
+    priority=(nice -n 19)
+    command -v chrt >/dev/null && priority=(chrt --idle 0)
+  fi
   started=$(date +%s)
-  make --no-print-directory "$(target_of "$lane")" >"$logs/$lane.log" 2>&1 </dev/null
+  # -o setup: made once before the lanes start; a lane remaking it (a template changed)
+  # would rebuild the assets under the feet of the lanes still running.
+  "${priority[@]}" ${MAKE:-make} --no-print-directory -o setup "$(target_of "$lane")" \
+    >"$logs/$lane.log" 2>&1 </dev/null
   status=$?
   seconds=$(($(date +%s) - started))
   verdict=$([ "$status" -eq 0 ] && echo passed || echo FAILED)
@@ -38,6 +48,9 @@ run_chain() {
     run_lane "$lane"
   done
 }
+
+# What every lane needs first, made once here rather than by each lane at the same time.
+${MAKE:-make} --no-print-directory setup || exit 1
 
 started=$(date +%s)
 pids=()
