@@ -74,14 +74,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pg_url() -> str | None:
-    """The PostgreSQL to test on. Under pytest-xdist each worker gets a database of its own
-    next to the given one (`<name>_gw0`, ...), created on first use."""
+    """The PostgreSQL to test on. Each lane (SHIPYARD_TEST_LANE, set by tools/lane.sh) and
+    each pytest-xdist worker gets a database of its own next to the given one
+    (`<name>_pg_gw0`, ...), created on first use: lanes run side by side."""
     url = os.environ.get(PG_URL_ENV) or None
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if url is None or worker is None:
+    parts = [os.environ.get("SHIPYARD_TEST_LANE"), os.environ.get("PYTEST_XDIST_WORKER")]
+    suffix = "_".join(part for part in parts if part)
+    if url is None or not suffix:
         return url
     base = Settings(database_url=url).effective_database_url
-    own = make_url(base).set(database=f"{make_url(base).database}_{worker}")
+    own = make_url(base).set(database=f"{make_url(base).database}_{suffix}")
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:

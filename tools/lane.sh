@@ -5,6 +5,13 @@ set -uo pipefail
 lane=$1
 shift
 echo "== lane: $lane"
+# Lanes run side by side: on PostgreSQL each has databases of its own (tests/conftest.py:
+# pg_url). The app lanes run on their throwaway SQLite files; the pg lane repeats what
+# depends on the database there, and the agent lane probes it from hostile sessions.
+export SHIPYARD_TEST_LANE=$lane
+case "$lane" in
+  unit | api | web | browser) unset SHIPYARD_TEST_DATABASE_URL ;;
+esac
 started=$(date +%s)
 "$(dirname "$0")/../.venv/bin/pytest" -p no:cacheprovider --durations=15 "$@"
 status=$?
