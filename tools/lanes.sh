@@ -4,6 +4,8 @@
 # the chains run at the same time. Each lane writes to $LANE_LOGS/NAME.log (build/lanes by
 # default), printed whole when the lane ends, with its wall time. At the end a table gives
 # every lane's result and time; the run fails if any lane failed, and names them.
+# Lanes named in $LANES_AFTER run one after another once every chain has ended, alone on
+# the machine (lanes whose tests time what they wait for, such as the agent lane).
 # Lanes named in $LANES_BACKGROUND run only on CPU time nothing else wants (SCHED_IDLE, or
 # nice 19 without chrt): lanes that only need throughput then leave the CPU to the lanes
 # whose tests wait on timeouts or measure latency.
@@ -61,10 +63,13 @@ done
 for pid in "${pids[@]}"; do
   wait "$pid"
 done
+for lane in ${LANES_AFTER:-}; do
+  run_lane "$lane"
+done
 
-echo "== lanes (chains side by side: $(printf '[%s] ' "$@"))"
+echo "== lanes (chains side by side: $(printf '[%s] ' "$@"), then alone: [${LANES_AFTER:-}])"
 failed=()
-for chain in "$@"; do
+for chain in "$@" "${LANES_AFTER:-}"; do
   for lane in $chain; do
     if [ -f "$logs/$lane.result" ]; then
       read -r _name verdict seconds <"$logs/$lane.result"
