@@ -188,8 +188,6 @@ def worker_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
 def app(worker_app: FastAPI, settings: Settings, database: Database) -> FastAPI:
     """The worker's app bound to this test's settings and database, without its background
     scheduler (tests drive scheduling rounds themselves); nothing of an earlier test stays."""
-    if os.environ.get("T13_FRESH_APP"):
-        return create_app(settings, database=database, run_scheduler=False)
     bind(worker_app, settings, database=database, run_scheduler=False)
     worker_app.dependency_overrides.clear()
     return worker_app
