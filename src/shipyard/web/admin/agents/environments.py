@@ -119,7 +119,6 @@ def set_enabled(
     name: EnvName,
     enabled: Annotated[bool, Form()] = False,
 ) -> Response:
-
     def done(env: Environment) -> Response:
         message = (
             _("Environment %(name)s is offered to new sessions.")
