@@ -6,11 +6,6 @@
 
   function byId(id) { return document.getElementById(id); }
 
-  function modalOf(element) {
-    var Modal = window.tabler && window.tabler.Modal;
-    return element && Modal ? Modal.getOrCreateInstance(element) : null;
-  }
-
   // Without script a toggle could do nothing, so the markup keeps them hidden until now.
   function enableToggles(root) {
     if (!root || !root.querySelectorAll) return;
@@ -65,7 +60,7 @@
     var dialog = byId("account-dialog");
     if (!dialog || event.detail.target.id !== "account-box") return;
     if (dialog.classList.contains("show")) { focusInDialog(); return; }
-    var modal = modalOf(dialog);
+    var modal = window.ShipyardModal.of(dialog);
     if (modal) modal.show();
   });
 

@@ -192,6 +192,36 @@
 
   window.ShipyardLog = { read: readLog, clear: clearLog, limit: LOG_LIMIT };
 
+  // Bootstrap ignores hide() while a modal is still fading in: a quick click, a busy machine
+  // or an answer faster than the animation would leave the dialog open. hideModal hides it
+  // now, or as soon as it has finished showing.
+  var fadingIn = new WeakSet();
+  var hideWhenShown = new WeakSet();
+
+  function modalOf(element) {
+    var Modal = window.tabler && window.tabler.Modal;
+    return element && Modal ? Modal.getOrCreateInstance(element) : null;
+  }
+
+  function hideModal(element) {
+    if (!element) return;
+    if (fadingIn.has(element)) { hideWhenShown.add(element); return; }
+    var modal = modalOf(element);
+    if (modal) modal.hide();
+  }
+
+  document.addEventListener("show.bs.modal", function (event) {
+    if (!event.defaultPrevented) fadingIn.add(event.target);
+  });
+  document.addEventListener("shown.bs.modal", function (event) {
+    fadingIn.delete(event.target);
+    if (!hideWhenShown.has(event.target)) return;
+    hideWhenShown.delete(event.target);
+    hideModal(event.target);
+  });
+
+  window.ShipyardModal = { of: modalOf, hide: hideModal };
+
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
   });

@@ -7,11 +7,6 @@
 
   function byId(id) { return document.getElementById(id); }
 
-  function modalOf(element) {
-    var Modal = window.tabler && window.tabler.Modal;
-    return element && Modal ? Modal.getOrCreateInstance(element) : null;
-  }
-
   function focusFirst() {
     var box = byId("dialog-box");
     if (!box) return;
@@ -38,28 +33,13 @@
     var dialog = byId("dialog");
     if (!dialog || event.detail.target.id !== "dialog-box") return;
     if (dialog.classList.contains("show")) { focusFirst(); return; }
-    var modal = modalOf(dialog);
+    var modal = window.ShipyardModal.of(dialog);
     if (modal) modal.show();
   });
 
-  // Bootstrap ignores hide() while the modal is still fading in: an answer that comes back
-  // faster than the animation (a busy machine, a quick click) would leave the dialog open.
-  var showing = false;
-  var hideWhenShown = false;
-
-  document.addEventListener("show.bs.modal", function (event) {
-    if (event.target.id === "dialog") showing = true;
-  });
-
   document.addEventListener("shown.bs.modal", function (event) {
-    if (event.target.id !== "dialog") return;
-    showing = false;
-    if (hideWhenShown) {
-      hideWhenShown = false;
-      var modal = modalOf(event.target);
-      if (modal) modal.hide();
-      return;
-    }
+    // Already hiding again (closed while it faded in): leave focus where it goes back to.
+    if (event.target.id !== "dialog" || !event.target.classList.contains("show")) return;
     // Someone quick (or a slow machine) may already be typing in it: keep their focus.
     var active = document.activeElement;
     if (active === event.target || !event.target.contains(active)) focusFirst();
@@ -99,9 +79,7 @@
   }
 
   document.addEventListener("shipyard:dialog-done", function (event) {
-    var modal = modalOf(byId("dialog"));
-    if (showing) hideWhenShown = true;
-    else if (modal) modal.hide();
+    window.ShipyardModal.hide(byId("dialog"));
     notice(event.detail && event.detail.message);
   });
 

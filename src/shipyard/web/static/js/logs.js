@@ -82,9 +82,7 @@
   document.getElementById("log-clear-confirm").addEventListener("click", function () {
     window.ShipyardLog.clear();
     render();
-    var Modal = window.tabler && window.tabler.Modal;
-    var dialog = document.getElementById("log-clear-dialog");
-    if (Modal) Modal.getOrCreateInstance(dialog).hide();
+    window.ShipyardModal.hide(document.getElementById("log-clear-dialog"));
   });
   // Another tab of the console may record entries meanwhile.
   window.addEventListener("storage", function (event) {
