@@ -3,7 +3,8 @@
 #   tools/system-deps.sh up     Node.js and npm (to build the web assets), and what safe
 #                               sessions need: bubblewrap, slirp4netns, nftables, bindfs,
 #                               libseccomp, util-linux's setpriv and nsenter
-#   tools/system-deps.sh test   the above plus Chromium and PostgreSQL
+#   tools/system-deps.sh test   the above plus Chromium, PostgreSQL and CJK fonts (Korean
+#                               pages in browser tests and screenshots show real glyphs)
 set -euo pipefail
 purpose=${1:-up}
 
@@ -23,6 +24,7 @@ have setpriv || sandbox+=(util-linux)
 if [ "$purpose" = test ]; then
   have "${CHROMIUM_PATH:-/usr/bin/chromium}" || [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
   have initdb || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  { fc-list :lang=ko family 2>/dev/null || true; } | grep -q . || missing+=(fonts-noto-cjk)
 fi
 [ ${#missing[@]} -eq 0 ] && [ ${#sandbox[@]} -eq 0 ] && exit 0
 

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
@@ -32,6 +33,7 @@ from shipyard.metrics.middleware import HttpMetricsMiddleware
 from shipyard.metrics.registry import Metrics
 from shipyard.scheduler.loop import SchedulerLoop
 from shipyard.sessions import effects
+from shipyard.sessions.collector import LogCollector
 from shipyard.storage.monitor import StorageMonitor
 from shipyard.web import errors as web_errors
 from shipyard.web import terminal
@@ -57,7 +59,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, errors.ShipyardError)
         if _is_api(request):
             return api_errors.domain_error(exc)
-        return web_errors.domain_error(request, exc)
+        return await run_in_threadpool(web_errors.domain_error, request, exc)  # may read the db
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -69,7 +71,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         if _is_api(request):
             return api_errors.http_error(exc)
-        return web_errors.http_error(request, exc)
+        return await run_in_threadpool(web_errors.http_error, request, exc)  # may read the db
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
@@ -106,9 +108,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.run_scheduler:
         await app.state.scheduler.start()
         await app.state.storage_monitor.start()
+        await app.state.log_collector.start()
     try:
         yield
     finally:
+        await app.state.log_collector.stop()
         await app.state.storage_monitor.stop()
         await app.state.scheduler.stop()
 
@@ -180,6 +184,7 @@ def bind(
     # Every commit wakes the agents and the scheduler it concerns: no route has to.
     effects.watch(app.state.db, notifier=app.state.notifier, scheduler=app.state.scheduler)
     app.state.storage_monitor = StorageMonitor(app.state.db, settings)
+    app.state.log_collector = LogCollector(app.state.db, settings)
     _install_middleware(app, settings)
 
 

@@ -160,8 +160,12 @@ class Settings(BaseSettings):
     # `session_uid_count`, one per user, kept for good); agents refuse uids below 100000.
     session_uid_base: int = Field(default=200000, ge=100000, le=2**31 - 2**24)
     session_uid_count: int = Field(default=1_000_000, ge=1, le=2**24)
-    # Each session's /home/work: a tmpfs of this size, counted against its memory.
+    # Each session's scratch space (/tmp beside its home): a tmpfs of this size, counted
+    # against its memory.
     session_scratch_mb: int = Field(default=1024, ge=16)
+    # The manager keeps each session's output, at most its last this many MiB, where the
+    # owner's policy sets no max_log_size; it outlives the agent's 24 h copy.
+    session_log_mb: int = Field(default=8, ge=1)
     # Free space agents keep on each disk holding a folder that sessions write to: below it
     # those folders go read-only (unset: the smaller of 2 GiB and 5 % of the disk).
     session_disk_reserve_mb: int | None = Field(default=None, ge=0)

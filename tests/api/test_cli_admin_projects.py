@@ -49,7 +49,7 @@ def test_policies_from_create_to_delete(admin_cli: Cli) -> None:
 
 def test_bad_policy_input_is_one_clear_line(admin_cli: Cli) -> None:
     error = admin_cli.fails("admin", "policy", "create", "x", "--slot", "cpu=-1")
-    assert "cpu needs a non-negative amount" in error
+    assert "CPU needs a number of cores such as 2 or 0.5, not “-1”." in error
     assert "slot=amount" in admin_cli.fails("admin", "policy", "create", "x", "--slot", "cpu")
     assert "Unknown resource: tpu." in admin_cli.fails(
         "admin", "policy", "create", "x", "--slot", "tpu=1"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from shipyard.admin import user_access
 from shipyard.db import Database
 from shipyard.storage.models import Folder, Perm
+from shipyard.users import service as users
 from shipyard.users.models import User, UserStatus
 from tests.api.folder_helpers import Caller, caller
-from tests.factories import Factory
+from tests.factories import PASSWORD, Account, Factory
 
 
 @pytest.fixture
@@ -74,9 +76,6 @@ def test_invite_accept_and_use(
 def test_bad_invitations_change_nothing(
     client: TestClient, alice: Caller, bob: Caller, folder: Folder, factory: Factory
 ) -> None:
-    unknown = invite(client, alice, folder, "nobody@example.org")
-    assert unknown["status"] == 404
-    assert "No active user" in unknown["error"]["message"]
     assert invite(client, alice, folder, alice.account.email)["status"] == 422
     assert invite(client, alice, folder, "not-an-email")["status"] == 422
     assert invite(client, alice, folder, bob.account.email, "admin")["status"] == 422
@@ -85,6 +84,55 @@ def test_bad_invitations_change_nothing(
     assert again["status"] == 409
     assert "invitation to this folder already" in again["error"]["message"]
     assert len(pending(client, bob)) == 1
+
+
+def test_inviting_an_address_says_nothing_about_whether_it_has_an_account(
+    client: TestClient, alice: Caller, bob: Caller, folder: Folder, factory: Factory
+) -> None:
+    known = invite(client, alice, folder, bob.account.email, "rw")
+    unknown = invite(client, alice, folder, "Nobody@Example.org", "rw")
+    assert (known["status"], unknown["status"]) == (201, 201)
+    assert sorted(known) == sorted(unknown)
+    assert (unknown["invitee"], unknown["state"]) == ("nobody@example.org", "pending")
+    same = {"folder", "folder_id", "inviter", "permission", "state"}
+    assert {k: known[k] for k in same} == {k: unknown[k] for k in same}
+    shares = client.get(f"/api/v1/folders/{folder.id}/shares", headers=alice.headers).json()
+    assert sorted(i["invitee"] for i in shares["pending"]) == sorted(
+        [bob.account.email, "nobody@example.org"]
+    )
+    again = invite(client, alice, folder, "nobody@example.org")
+    assert again["status"] == 409
+    assert "invitation to this folder already" in again["error"]["message"]
+
+
+def test_an_invitation_to_an_address_waits_for_its_account(
+    client: TestClient, alice: Caller, folder: Folder, factory: Factory
+) -> None:
+    later = f"later-{folder.id.hex[:8]}@example.org"
+    sent = invite(client, alice, folder, later, "rw")
+    assert sent["status"] == 201
+    with factory.database.session() as db:
+        user = users.create_user(db, email=later, password=PASSWORD, settings=factory.settings)
+    newcomer = caller(client, Account(user=user, email=later, password=PASSWORD))
+    assert [i["id"] for i in pending(client, newcomer)] == [sent["id"]]
+    accepted = client.post(f"/api/v1/invitations/{sent['id']}/accept", headers=newcomer.headers)
+    assert accepted.status_code == 200, accepted.text
+    shares = client.get(f"/api/v1/folders/{folder.id}/shares", headers=alice.headers).json()
+    assert [(s["user"], s["permission"]) for s in shares["shares"]] == [(later, "rw")]
+
+
+def test_deactivating_cancels_what_was_sent_before_the_account_existed(
+    client: TestClient, alice: Caller, folder: Folder, factory: Factory, database: Database
+) -> None:
+    later = f"early-{folder.id.hex[:8]}@example.org"
+    assert invite(client, alice, folder, later)["status"] == 201
+    with database.session() as db:
+        user = users.create_user(db, email=later, password=PASSWORD, settings=factory.settings)
+        admin = db.merge(factory.admin().user)
+        user_access.deactivate(db, admin=admin, ref=str(user.id))
+        user_access.activate(db, admin=admin, ref=str(user.id))
+    newcomer = caller(client, Account(user=user, email=later, password=PASSWORD))
+    assert pending(client, newcomer) == []
 
 
 @pytest.mark.db
@@ -232,7 +280,7 @@ def test_invitations_from_a_deactivated_user_lapse(
     assert late.status_code == 404
 
 
-def test_inactive_users_cannot_be_invited(
+def test_an_inactive_users_address_gets_the_same_answer(
     client: TestClient, alice: Caller, folder: Folder, factory: Factory, database: Database
 ) -> None:
     gone = factory.user()
@@ -241,4 +289,5 @@ def test_inactive_users_cannot_be_invited(
         assert user is not None
         user.status = UserStatus.INACTIVE
         db.commit()
-    assert invite(client, alice, folder, gone.email)["status"] == 404
+    sent = invite(client, alice, folder, gone.email)
+    assert (sent["status"], sent["invitee"], sent["state"]) == (201, gone.email, "pending")

@@ -32,10 +32,12 @@ def test_resource_statistics_give_exact_amounts_and_inf(
         "resource_group": {"used": "1.5", "total": "8"},
         "project": {"used": "1.5", "total": "inf"},
         "remaining": "2.5",
+        "remaining_set_by": "user",
     }
     assert mem["slot"] == "mem"
     assert mem["user"] == {"used": str(2**30), "total": "inf"}
-    assert mem["remaining"] == "inf"
+    assert mem["remaining"] == str(15 * 2**30)  # no limit: the agent's free memory
+    assert mem["remaining_set_by"] == "group"
     assert body["sessions"] == {"used": "1", "total": "3"}
 
 

@@ -330,7 +330,10 @@ def test_an_upload_over_the_folder_limit_is_refused_before_anything_is_written(
     assert refused.headers["Tus-Resumable"] == "1.0.0"
     error = refused.json()["error"]
     assert error["code"] == "quota_exceeded"
-    assert "size limit" in error["message"]
+    assert error["message"] == (
+        "This needs 500 B, which would take the folder over its size limit of 1000 B: "
+        "600 B is used, so 400 B is left."
+    )
     assert temp_files(settings, folder) == []
     assert used_bytes(client, headers, folder) == before == 600
     assert start(client, headers, folder, length=400, filename="fits.bin").status_code == 201

@@ -8,6 +8,8 @@ import re
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from shipyard.scheduler.service import schedule_once
+from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.users.models import Role, User, UserStatus
 from tests.browser.conftest import log_in
 from tests.factories import Factory
@@ -69,3 +71,29 @@ def test_search_filter_create_edit_and_deactivate(
         grace = db.scalars(select(User).where(User.email == "grace@example.org")).one()
         assert (grace.role, grace.status) == (Role.ADMIN, UserStatus.INACTIVE)
     assert csp_violations == []
+
+
+def test_deactivating_says_first_which_of_their_sessions_end(
+    page: Page, live_server: str, factory: Factory
+) -> None:
+    boss = factory.user(role=Role.SUPERADMIN)
+    target = factory.user()
+    factory.agent(cpu="2")
+    running = [factory.session(target.user) for _ in range(2)]
+    with factory.database.session() as db:
+        schedule_once(db)
+    waiting = factory.session(target.user, cpu="2")  # no room left: it waits
+    log_in(page, live_server, boss.email, boss.password)
+    page.goto(f"{live_server}/admin/users/{target.user.id}")
+    page.get_by_role("button", name="Deactivate").click()
+    dialog = page.get_by_role("dialog", name=f"Deactivate {target.email}?")
+    expect(dialog.get_by_test_id("sessions-to-end")).to_have_text(
+        "Their 2 running sessions are stopped now. Their 1 waiting session is cancelled."
+    )
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("user-status")).to_have_text("Active")
+    with factory.database.session() as db:
+        statuses = {db.get(ComputeSession, s.id).status for s in running}  # type: ignore[union-attr]
+        assert SessionStatus.TERMINATING not in statuses
+        assert db.get(ComputeSession, waiting.id).status is SessionStatus.PENDING  # type: ignore[union-attr]

@@ -177,3 +177,13 @@ def test_a_new_version_replaces_the_worker_and_drops_the_old_cache(
     )
     page.reload()  # the new worker serves the page and its assets
     expect(page.get_by_role("region", name="Desktop app")).to_be_visible()
+
+
+def test_the_native_app_promises_nothing_that_does_not_exist(
+    page: Page, live_server: str, downloads: None, member: Account
+) -> None:
+    page.reload()
+    panel = panel_of(page)
+    expect(panel.get_by_role("heading", name="Native desktop app")).to_be_visible()
+    expect(panel).not_to_contain_text("SSH")
+    expect(panel).not_to_contain_text("SFTP")

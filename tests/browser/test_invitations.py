@@ -10,6 +10,8 @@ from shipyard.storage.models import Perm
 from tests.browser.conftest import log_in
 from tests.factories import Factory
 
+WAITS = "If that address has no account yet, the invitation waits for it."
+
 
 def test_share_in_the_console_then_decline_one_and_accept_the_other(
     page: Page,
@@ -29,13 +31,10 @@ def test_share_in_the_console_then_decline_one_and_accept_the_other(
     dialog = page.get_by_role("dialog", name="Share corpus")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_text("Nobody else has access yet.")).to_be_visible()
-    dialog.get_by_label("Invite by email").fill("nobody@example.org")
-    dialog.get_by_role("button", name="Send invitation").click()
-    expect(dialog.get_by_text("No active user has the email address")).to_be_visible()
     dialog.get_by_label("Invite by email").fill(invitee.email)
     dialog.get_by_label("read-write —").check()
     dialog.get_by_role("button", name="Send invitation").click()
-    expect(dialog.get_by_role("status")).to_have_text(f"Invitation sent to {invitee.email}.")
+    expect(dialog.get_by_role("status")).to_have_text(f"{invitee.email} is invited. {WAITS}")
     pending = dialog.get_by_role("list", name="Waiting for an answer")
     expect(pending.get_by_role("listitem")).to_contain_text(invitee.email)
     expect(pending.get_by_role("listitem")).to_contain_text("read-write")
@@ -110,3 +109,45 @@ def test_accepting_on_the_data_page_lists_the_folder_at_once(
     expect(shared.get_by_role("row").filter(has_text=f"weights-{local}")).to_contain_text(
         "rw + delete"
     )
+
+
+def test_the_invitations_badge_counts_down_as_each_is_answered(
+    page: Page, live_server: str, factory: Factory
+) -> None:
+    owner, invitee = factory.user(), factory.user()
+    with factory.database.session() as db:
+        for name in ("alpha", "beta"):
+            folder = factory.folder(owner.user, name=name)
+            sharing.invite(
+                db, user=db.merge(owner.user), ref=str(folder.id), email=invitee.email, perm=Perm.RO
+            )
+    log_in(page, live_server, invitee.email, invitee.password)
+    panel = page.get_by_role("region", name="Invitations")
+    badge = panel.get_by_test_id("invitations-count")
+    expect(badge).to_have_text("2")
+    panel.get_by_role("article", name="alpha").get_by_role("button", name="Decline").click()
+    expect(panel.get_by_role("article", name="alpha")).to_contain_text("Declined.")
+    expect(badge).to_have_text("1")
+    panel.get_by_role("article", name="beta").get_by_role("button", name="Accept").click()
+    expect(panel.get_by_role("article", name="beta")).to_contain_text("Accepted")
+    expect(badge).to_be_hidden()
+
+
+def test_sharing_with_an_address_without_an_account_looks_like_any_other(
+    page: Page, live_server: str, factory: Factory
+) -> None:
+    owner, friend = factory.user(), factory.user()
+    factory.folder(owner.user, name="corpus")
+    log_in(page, live_server, owner.email, owner.password)
+    page.goto(f"{live_server}/data")
+    page.get_by_role("button", name="Actions for corpus").click()
+    page.get_by_role("menuitem", name="Share").click()
+    dialog = page.get_by_role("dialog", name="Share corpus")
+    pending = dialog.get_by_role("list", name="Waiting for an answer")
+    for email in ("nobody@example.org", friend.email):
+        dialog.get_by_label("Invite by email").fill(email)
+        dialog.get_by_role("button", name="Send invitation").click()
+        expect(dialog.get_by_role("status")).to_have_text(f"{email} is invited. {WAITS}")
+        expect(dialog.get_by_role("alert")).to_have_count(0)
+        expect(pending.get_by_role("listitem").filter(has_text=email)).to_have_count(1)
+    expect(dialog).not_to_contain_text("No active user")

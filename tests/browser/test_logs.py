@@ -3,6 +3,8 @@ errors, the errors-only filter, search, clearing with confirmation, and clearing
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Locator, Page, expect
 
 from shipyard.auth import personal_tokens
@@ -124,3 +126,44 @@ def test_logging_out_clears_the_log(page: Page, live_server: str, factory: Facto
     log_in(page, live_server, account.email, account.password)
     page.goto(f"{live_server}/logs")
     expect(log_rows(page)).to_have_text(["Nothing recorded yet."])
+
+
+def test_severity_follows_the_status_and_refused_forms(
+    page: Page, live_server: str, factory: Factory
+) -> None:
+    factory.agent(cpu="8", mem="16g")
+    account = factory.user()
+    log_in(page, live_server, account.email, account.password)
+    page.goto(f"{live_server}/data")
+    page.get_by_role("button", name="New folder").first.click()
+    dialog = page.get_by_role("dialog", name="New folder")
+    dialog.get_by_label("Name").fill("bad name")
+    dialog.get_by_role("button", name="Create folder").click()  # refused, answered 200
+    expect(dialog.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
+    page.goto(f"{live_server}/sessions")
+    page.get_by_role("button", name="Start", exact=True).click()
+    launcher = page.get_by_role("region", name="Start a session")
+    launcher.get_by_label("Command").fill("echo hello")
+    launcher.get_by_role("button", name="Start session").click()  # 200, on to the session
+    expect(page).to_have_url(re.compile(rf"{live_server}/sessions/[0-9a-f-]{{36}}$"))
+
+    page.goto(f"{live_server}/logs")
+    rows = log_rows(page)
+    refused = rows.filter(has_text="/data/new").filter(has_text="POST")
+    expect(refused).to_have_count(1)
+    cells = refused.get_by_role("cell")
+    expect(cells.nth(1)).to_have_text("200")
+    expect(cells.nth(1)).not_to_have_class(re.compile("text-danger"))
+    expect(cells.nth(2)).to_have_text("Validation error")
+    expect(cells.nth(2)).to_have_class(re.compile("text-danger"))
+    expect(cells.nth(6)).to_contain_text("bad name is not a valid folder name.")
+    expect(cells.nth(7)).to_contain_text("name=bad name")
+    started = rows.filter(has=page.get_by_role("cell", name="/sessions", exact=True))
+    expect(started).to_have_count(1)
+    expect(started.get_by_role("cell").nth(1)).to_have_text("200")
+    for cell in started.get_by_role("cell").all():
+        expect(cell).not_to_have_class(re.compile("text-danger"))
+
+    page.get_by_label("Errors only").check()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(["Validation error"])

@@ -189,3 +189,30 @@ def test_idle_minutes_warn_then_log_out(page: Page, live_server: str, factory: F
     expect(page).to_have_url(f"{live_server}/login?reason=idle")
     page.goto(f"{live_server}/preferences")
     expect(page).to_have_url(f"{live_server}/login?next=/preferences")
+
+
+def test_a_theme_shows_as_soon_as_it_is_chosen_and_only_saving_keeps_it(
+    page: Page, live_server: str, factory: Factory
+) -> None:
+    open_preferences(page, live_server, factory.user())
+    html = page.locator("html")
+    page.get_by_label("Light").check()
+    page.get_by_role("button", name="Save").click()
+    expect(html).to_have_attribute("data-bs-theme", "light")
+    page.get_by_label("Dark").check()
+    expect(html).to_have_attribute("data-bs-theme", "dark")  # before saving
+    page.get_by_label("Light").check()
+    expect(html).to_have_attribute("data-bs-theme", "light")
+    page.get_by_label("Dark").check()
+    page.get_by_role("link", name="Summary").click()  # leaves without saving
+    expect(page).to_have_url(f"{live_server}/")
+    expect(html).to_have_attribute("data-bs-theme", "light")
+
+
+def test_the_ssh_keys_section_does_not_promise_ssh_access(
+    page: Page, live_server: str, factory: Factory
+) -> None:
+    open_preferences(page, live_server, factory.user())
+    keys = page.get_by_role("region", name="SSH keys")
+    expect(keys).to_contain_text("SSH access to sessions is not available yet")
+    expect(keys).not_to_contain_text("may log in to your sessions")

@@ -89,19 +89,20 @@ def test_the_launcher_says_which_limit_blocks_before_submitting(
     page.get_by_role("button", name="Start", exact=True).click()
     launcher = page.get_by_role("region", name="Start a session")
     expect(launcher.get_by_role("slider", name="CPU cores")).to_have_attribute("max", "1")
-    expect(launcher.get_by_text("Up to 1 core: what your limits still allow.")).to_be_visible()
+    expect(launcher.get_by_text("Up to 1 core: what your limit still allows.")).to_be_visible()
     launcher.get_by_label("Command").fill("echo hello")
     expect(launcher.get_by_text("Fits now")).to_be_visible()
 
     launcher.get_by_role("spinbutton", name="CPU cores").fill("2")
     expect(launcher.get_by_text("Does not fit now")).to_be_visible()
     expect(launcher.get_by_role("listitem")).to_have_text(
-        "Your limit: Your resource limit does not allow more cpu."
+        "Your limit: CPU: this asks for 2 cores, but your limit of 1 core leaves 1 core "
+        "(0 cores in use)."
     )
 
     launcher.get_by_role("button", name="Start session").click()
-    expect(launcher.get_by_role("alert")).to_have_text(
-        "Your resource limit does not allow more cpu."
+    expect(launcher.locator("#launch-cpu-error")).to_have_text(
+        "CPU: this asks for 2 cores, but your limit of 1 core leaves 1 core (0 cores in use)."
     )
     expect(launcher.get_by_role("spinbutton", name="CPU cores")).to_have_value("2")
     expect(launcher.get_by_label("Command")).to_have_value("echo hello")

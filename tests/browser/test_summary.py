@@ -195,3 +195,27 @@ def test_a_failing_panel_says_so_keeps_its_figures_and_recovers(
     expect(notice).to_be_hidden()  # an empty notice takes no room
     expect(page.get_by_text(STALE)).to_have_count(0)
     expect(announcement).to_contain_text("No announcement")
+
+
+def test_in_korean_start_and_the_default_project_are_translated_and_labels_keep_whole(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    account = factory.user()
+    with factory.database.session() as db:
+        db.merge(account.user).language = "ko"
+        db.commit()
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server, account.email, account.password)
+    start = page.get_by_role("region", name="시작")
+    expect(start.get_by_role("button", name="시작")).to_be_visible()
+    project = page.get_by_role("region", name="현재 프로젝트")
+    expect(project).to_contain_text("모든 사용자가 속한 프로젝트입니다.")
+    expect(project).not_to_contain_text("Every user belongs here.")
+    label = page.locator("label[for=project-select]")
+    expect(label).to_have_text("프로젝트")
+    lines = label.evaluate(
+        "e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)"
+    )
+    assert round(lines) == 1
+    context.close()

@@ -121,3 +121,48 @@ def test_the_session_isolation_revision_downgrades_and_upgrades_again(tmp_path: 
     assert migrate.is_current(database.engine)
     assert "max_session_scratch" in columns
     database.dispose()
+
+
+def test_invitations_keep_their_invitee_as_an_email_after_the_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'invitations.db'}"
+    database = Database(url)
+    config = migrate.alembic_config(url)
+    before = ScriptDirectory.from_config(config).get_revision(INVITATIONS_BY_EMAIL).down_revision
+    migrate.upgrade(database.engine, revision=str(before))
+    with database.engine.begin() as connection:
+        for number, email in ((2, "Ada@Example.org"), (3, "bob@example.org")):
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, full_name, password_hash, role, status, theme,"
+                    " created_at, password_changed_at) VALUES (:id, :email, 'x', 'x', 'user',"
+                    " 'active', 'system', '2026-01-01', '2026-01-01')"
+                ),
+                {"id": f"{number:032x}", "email": email},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO folders (id, name, host, owner_user_id, usage_mode, used_bytes,"
+                " created_at) VALUES ('0000000000000000000000000000000f', 'data', 'local',"
+                " '00000000000000000000000000000003', 'general', 0, '2026-01-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO folder_invitations (id, folder_id, inviter_id, invitee_id, perm,"
+                " state, created_at) VALUES ('0000000000000000000000000000000a',"
+                " '0000000000000000000000000000000f', '00000000000000000000000000000003',"
+                " '00000000000000000000000000000002', 'ro', 'pending', '2026-01-01')"
+            )
+        )
+    migrate.upgrade(database.engine)
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT invitee_id, invitee_email FROM folder_invitations")
+        ).all()
+    database.dispose()
+    assert [(str(r[0]).replace("-", ""), r[1]) for r in rows] == [
+        ("00000000000000000000000000000002", "ada@example.org")
+    ]
+
+
+INVITATIONS_BY_EMAIL = "0011_invitations_by_email"

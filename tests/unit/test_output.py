@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.sessions.service import utf8_boundary
+from shipyard.sessions.logs import utf8_boundary
 
 
 @given(st.text(min_size=1, max_size=50), st.integers(min_value=0, max_value=200))

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shipyard.errors import InvalidInput
-from shipyard.resources.slots import UNLIMITED, Limits, ResourceSlots, humanize, parse_amount
+from shipyard.resources.slots import (
+    UNLIMITED,
+    Limits,
+    ResourceSlots,
+    humanize,
+    parse_amount,
+    show_amount,
+)
 
 SLOTS = ("cpu", "mem", "cuda.device")
 cpu = st.decimals(min_value=0, max_value=10_000, places=3)
@@ -40,22 +47,45 @@ def test_parse_cli_pairs(pairs: list[str], expected: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("pairs", "message"),
     [
-        (["cpu=-1"], "non-negative"),
-        (["cpu=abc"], "non-negative"),
-        (["cpu=0.0001"], "three decimal places"),
-        (["cuda.device=0.5"], "whole number"),
-        (["mem=12x"], "non-negative"),
+        (["cpu=-1"], "CPU needs a number of cores such as 2 or 0.5, not “-1”."),
+        (["cpu=abc"], "CPU needs a number of cores such as 2 or 0.5, not “abc”."),
+        (["cpu=0.0001"], "CPU takes at most three decimal places, such as 0.125."),
+        (["cuda.device=0.5"], "GPU needs a whole number, not 0.5."),
+        (["cuda.device=-1"], "GPU needs a whole number such as 0, 1 or 2, not “-1”."),
+        (["mem=12x"], "Memory needs a size such as 512m or 4g, not “12x”."),
+        (["mem=lots"], "Memory needs a size such as 512m or 4g, not “lots”."),
         (["gpu=1"], "Unknown resource: gpu."),
-        (["cpu"], "slot=amount"),
-        (["=1"], "slot=amount"),
-        (["cpu=NaN"], "non-negative"),
-        (["cpu=1e400"], "too large"),
-        (["mem=9999999t"], "too large"),
+        (["cpu"], "Write resources as slot=amount, for example cpu=2 or mem=4g."),
+        (["=1"], "Write resources as slot=amount, for example cpu=2 or mem=4g."),
+        (["cpu=NaN"], "CPU needs a number of cores such as 2 or 0.5, not “NaN”."),
+        (["cpu=1e400"], "CPU can be at most 1000000 cores."),
+        (["cuda.device=5000"], "GPU can be at most 4096 GPUs."),
     ],
 )
 def test_bad_amounts_are_refused_clearly(pairs: list[str], message: str) -> None:
-    with pytest.raises(InvalidInput, match=message):
+    """Each refusal names the slot as people know it (never "mem" or "cpu"), in its unit."""
+    with pytest.raises(InvalidInput) as refused:
         ResourceSlots.parse(pairs)
+    assert refused.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("slot", "value", "shown"),
+    [
+        ("cpu", "1", "1 core"),
+        ("cpu", "0.5", "0.5 cores"),
+        ("cpu", "0", "0 cores"),
+        ("cpu", "2", "2 cores"),
+        ("cuda.device", "1", "1 GPU"),
+        ("cuda.device", "0", "0 GPUs"),
+        ("mem", str(2**30), "1 GiB"),
+        ("mem", str(700 * 2**10), "700 KiB"),
+        ("mem", "0", "0 B"),
+        ("cpu", "inf", "unlimited"),
+    ],
+)
+def test_amounts_show_in_their_unit_with_plurals(slot: str, value: str, shown: str) -> None:
+    assert show_amount(slot, Decimal(value)) == shown
 
 
 def test_unlimited_caps_everything_and_shows_as_infinity() -> None:

@@ -329,4 +329,5 @@ def test_guessing_the_original_password_is_throttled(
 
 def test_anonymous_visitors_cannot_post_the_form(client: TestClient, factory: Factory) -> None:
     response = client.post("/account", data={"full_name": "x"}, follow_redirects=False)
-    assert response.status_code == 403  # no CSRF token: refused before anything else
+    assert response.status_code == 303  # no session: to the login page, before anything else
+    assert response.headers["location"] == "/login?reason=logged-out"

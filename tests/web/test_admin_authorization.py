@@ -32,6 +32,7 @@ CONSOLE_ADMIN = "/admin"
 SKIPPED = {"/metrics"}
 KNOWN_AREAS = (
     "users",
+    "sessions",
     "projects",
     "policies",
     "agents",

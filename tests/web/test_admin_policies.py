@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -71,6 +73,37 @@ def test_list_shows_both_kinds_unlimited_as_infinity(
     assert "Default" in shown
 
 
+def test_the_list_shows_every_limit_in_its_unit(
+    client: TestClient, admin: Account, database: Database
+) -> None:
+    """Sizes in MiB/GiB (never `1m`, which elsewhere means minutes), durations with their
+    unit, and slot caps with theirs."""
+    form = {
+        **EMPTY_USER_FORM,
+        "name": "small-folders",
+        "slots.cpu": "1",
+        "slots.cuda.device": "2",
+        "max_session_lifetime": "8h",
+        "idle_timeout": "30m",
+        "max_folder_count": "3",
+        "max_folder_size": "1m",
+    }
+    assert post(client, f"{PAGE}/new", form).status_code == 303
+    row = next(line for line in client.get(PAGE).text.split("<tr>") if "small-folders</a>" in line)
+    cells = [
+        re.sub(r"<[^>]+>", "", cell).strip()
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    ]
+    assert cells[1:7] == [
+        "1 core",
+        "∞",
+        "2 GPUs",
+        "∞ / ∞ pending",
+        "8 h / 30 min",
+        "3, up to 1 MiB each",
+    ]
+
+
 def test_create_a_user_policy_with_limited_and_unlimited_slots(
     client: TestClient, admin: Account, database: Database
 ) -> None:
@@ -127,7 +160,7 @@ def test_every_wrong_field_is_marked_and_nothing_is_saved(
     assert refused.status_code == 422
     shown = text_of(refused)
     assert "Nothing was saved: 3 fields need a change." in shown
-    assert "cpu needs a non-negative amount, not -4." in shown
+    assert "CPU needs a number of cores such as 2 or 0.5, not “-4”." in shown
     assert refused.text.count('aria-invalid="true"') == 3
     assert 'value="lots"' in refused.text
     assert count(database) == before

@@ -17,7 +17,7 @@ from shipyard.projects import service as projects
 from shipyard.projects.models import MemberRole
 from shipyard.sessions.models import ComputeSession
 from shipyard.storage import hosts, sharing
-from shipyard.storage.models import Folder, FolderInvitation, InvitationState, Perm
+from shipyard.storage.models import Folder, FolderInvitation, FolderKind, InvitationState, Perm
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
 from tests.webclient import session_csrf
@@ -49,7 +49,9 @@ def post(
 
 def folder_names(database: Database, account: Account) -> list[str]:
     with database.session() as db:
-        query = select(Folder.name).where(Folder.owner_user_id == account.user.id)
+        query = select(Folder.name).where(
+            Folder.owner_user_id == account.user.id, Folder.kind == FolderKind.FOLDER
+        )
         return sorted(db.scalars(query))
 
 
@@ -393,6 +395,32 @@ def test_only_owners_see_manage_actions_and_others_are_refused(
 # Sharing and invitations -------------------------------------------------------------------
 
 
+def test_the_share_dialog_answers_alike_for_an_address_without_an_account(
+    client: TestClient, factory: Factory, owner: Account
+) -> None:
+    folder = factory.folder(owner.user, name="corpus")
+    friend = factory.user()
+
+    def invite(email: str) -> tuple[int, str]:
+        answer = post(
+            client, f"/data/{folder.id}/share", {"email": email, "permission": "ro"}, htmx=True
+        )
+        (notice,) = re.findall(r'role="status">([^<]*)<', answer.text)
+        return answer.status_code, notice.strip().replace(email, "EMAIL")
+
+    known, unknown = invite(friend.email), invite("nobody@example.org")
+    assert known == unknown == (200, "EMAIL is invited. " + WAITS)
+    dialog = client.get(f"/data/{folder.id}/share", headers=HTMX).text
+    for email in (friend.email, "nobody@example.org"):
+        assert f"Cancel the invitation to {email}" in dialog
+    plain = post(client, f"/data/{folder.id}/share", {"email": "ghost@example.org"})
+    assert plain.status_code == 303
+    assert "No active user" not in client.get(f"/data/{folder.id}/share").text
+
+
+WAITS = "If that address has no account yet, the invitation waits for it."
+
+
 @pytest.mark.smoke
 def test_share_a_folder_then_accept_and_leave_it(
     client: TestClient, factory: Factory, owner: Account, database: Database
@@ -407,13 +435,8 @@ def test_share_a_folder_then_accept_and_leave_it(
         client, f"/data/{folder.id}/share", {"email": friend.email, "permission": "rw"}, htmx=True
     )
     assert response.status_code == 200
-    assert f"Invitation sent to {friend.email}." in response.text
+    assert f"{friend.email} is invited." in response.text
     assert f"Cancel the invitation to {friend.email}" in response.text
-    unknown = post(
-        client, f"/data/{folder.id}/share", {"email": "nobody@example.org", "permission": "ro"}
-    )
-    assert unknown.status_code == 404
-    assert "No active user has the email address nobody@example.org." in unknown.text
     bad_perm = post(
         client, f"/data/{folder.id}/share", {"email": friend.email, "permission": "all"}, htmx=True
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -172,10 +173,15 @@ def test_login_never_redirects_off_site(client: TestClient, factory: Factory, ta
     )
 
 
-def test_htmx_requests_without_a_session_are_redirected_by_header(client: TestClient) -> None:
+def test_htmx_requests_without_a_session_change_nothing_and_say_logged_out(
+    client: TestClient,
+) -> None:
     response = client.get("/", headers={"HX-Request": "true"})
-    assert response.status_code == 200
-    assert response.headers["HX-Redirect"] == "/login"
+    assert response.status_code == 401
+    assert "HX-Redirect" not in response.headers
+    assert response.headers["HX-Reswap"] == "none"
+    event = json.loads(response.headers["HX-Trigger"])["shipyard:logged-out"]
+    assert event["message"] == "You have been logged out. Log in again to continue."
 
 
 def test_a_logged_in_visitor_skips_the_login_page(client: TestClient, factory: Factory) -> None:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from shipyard.agents import signing
 from shipyard.agents.models import Agent
 from shipyard.agents.schemas import SessionReport
 from shipyard.db import Database
@@ -20,6 +17,7 @@ from shipyard.environments import service as environments
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionType
+from tests.agent_logs import serving
 from tests.factories import Account, Factory
 from tests.querycount import QueryCounter
 from tests.webclient import session_csrf
@@ -197,10 +195,10 @@ def test_sliders_end_at_what_the_limits_leave(
     html = client.get("/sessions/launcher", headers=HTMX).text
     assert slider_max(html, "cpu") == "3"
     assert slider_max(html, "mem") == "7"
-    assert "Up to 3 cores: what your limits still allow." in html
-    assert "Up to 7 GiB: what your limits still allow." in html
+    assert "Up to 3 cores: what your limit still allows." in html
+    assert "Up to 7 GiB: what your limit still allows." in html
     assert slider_max(html, "gpus") == "2"
-    assert "Up to 2 GPUs: no limit applies; the largest agent has that." in html
+    assert "Up to 2 GPUs: the most free on one agent of this resource group now." in html
 
 
 def test_without_limits_the_sliders_end_at_the_largest_agent(
@@ -210,7 +208,7 @@ def test_without_limits_the_sliders_end_at_the_largest_agent(
     html = client.get("/sessions/launcher", headers=HTMX).text
     assert slider_max(html, "cpu") == "32"
     assert slider_max(html, "mem") == "64"
-    assert "Up to 32 cores: no limit applies; the largest agent has that." in html
+    assert "Up to 32 cores: the most free on one agent of this resource group now." in html
 
 
 def test_check_says_it_fits(client: TestClient, account: Account) -> None:
@@ -223,8 +221,24 @@ def test_check_says_it_fits(client: TestClient, account: Account) -> None:
 @pytest.mark.parametrize(
     ("cpu", "limit", "names"),
     [
-        ("2", {"cpu": "1"}, ["Your limit:", "does not allow more cpu"]),
-        ("100", None, ["Resource group capacity:", "No agent in this resource group"]),
+        (
+            "2",
+            {"cpu": "1"},
+            [
+                "Your limit:",
+                "CPU: this asks for 2 cores, but your limit of 1 core leaves 1 core "
+                "(0 cores in use).",
+            ],
+        ),
+        (
+            "100",
+            None,
+            [
+                "Resource group capacity:",
+                "CPU: this asks for 100 cores, but the most free on one agent of this "
+                "resource group is 8 cores.",
+            ],
+        ),
     ],
 )
 def test_check_names_what_blocks(
@@ -253,7 +267,7 @@ def test_check_counts_sessions(client: TestClient, account: Account, factory: Fa
         schedule_once(db)
     html = post(client, "/sessions/check", LAUNCH).text
     assert "Session count:" in html
-    assert "You already have 1 of at most 1 sessions." in html
+    assert "You already have 1 of at most 1 session." in html
 
 
 def test_check_explains_bad_numbers(client: TestClient, account: Account) -> None:
@@ -315,7 +329,7 @@ def test_create_through_htmx_redirects_with_a_header(client: TestClient, account
         ({"environment": "nope"}, "environment", "Unknown environment: nope.", 404),
         ({"cpu": "-1"}, "cpu", "Enter zero or more.", 422),
         ({"cpu": "lots"}, "cpu", "Enter a number, for example 1 or 0.5.", 422),
-        ({"cpu": "0.0001"}, "cpu", "cpu accepts at most three decimal places.", 422),
+        ({"cpu": "0.0001"}, "cpu", "CPU takes at most three decimal places, such as 0.125.", 422),
         ({"cpu": "1e999999"}, "cpu", "That is more than any agent could have.", 422),
         ({"mem": "NaN"}, "mem", "Enter a number, for example 1 or 0.5.", 422),
         ({"gpus": "1.5"}, "gpus", "Enter a whole number of GPUs.", 422),
@@ -358,7 +372,12 @@ def test_over_quota_is_refused_with_the_limit_and_creates_nothing(
     response = post(client, "/sessions", {**LAUNCH, "cpu": "2"})
     assert response.status_code == 409
     html = response.text
-    assert 'role="alert">Your resource limit does not allow more cpu.<' in html
+    assert re.search(
+        r'id="launch-cpu-error"[^>]*>CPU: this asks for 2 cores, but your limit of 1 core '
+        r"leaves 1 core \(0 cores in use\)\.<",
+        html,
+    )
+    assert 'role="alert"' not in html
     assert 'value="2"' in html
     assert count_sessions(database) == 0
 
@@ -416,49 +435,11 @@ def test_a_logs_poll_brings_a_changed_status(
     assert "seen=2" in body
 
 
-LOG_CHUNKS = {0: b"hello <b>\n", 10: b"world\n"}
-
-
-class FakeAgentLogs(BaseHTTPRequestHandler):
-    """An agent's logs endpoint: two chunks of output, then nothing more, each answer
-    signed with the agent's API key as a real agent signs it (`key` set by the fixture)."""
-
-    key = b""
-
-    def do_GET(self) -> None:
-        offset = int(self.path.rsplit("offset=", 1)[1])
-        data = LOG_CHUNKS.get(offset, b"")
-        credentials = signing.parse(self.headers.get("Authorization", ""))
-        assert credentials is not None, "the manager called the agent unsigned"
-        headers = httpx.Headers({"X-Next-Offset": str(offset + len(data))})
-        signature = signing.sign_answer(
-            self.key, kid=credentials.kid, nonce=credentials.nonce, status=200,
-            headers=headers, body=data,
-        )  # fmt: skip
-        self.send_response(200)
-        self.send_header("X-Next-Offset", headers["X-Next-Offset"])
-        self.send_header(signing.SIGNATURE_HEADER, signature)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def agent_logs(database: Database, agent: Agent) -> Iterator[Agent]:
-    """The test agent answers logs requests from a real HTTP server on loopback."""
-    FakeAgentLogs.key = agent.api_secret.encode("utf-8")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAgentLogs)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with database.session() as db:
-        db.get_one(Agent, agent.id).addr = f"http://127.0.0.1:{server.server_address[1]}"
-        db.commit()
-    yield agent
-    server.shutdown()
-    server.server_close()
+    """The test agent serves two reads of output from a real HTTP server on loopback."""
+    with serving(database, agent, b"hello <b>\nworld\n", chunk=10):
+        yield agent
 
 
 def test_logs_are_appended_escaped_and_read_to_the_end_once_finished(
@@ -469,16 +450,17 @@ def test_logs_are_appended_escaped_and_read_to_the_end_once_finished(
     response = client.get(f"/sessions/{session.id}/logs?offset=0&seen=2", headers=HTMX)
     assert response.headers["HX-Reswap"] == "beforeend scroll:#log-output:bottom"
     first = response.text
-    assert first.startswith('hello &lt;b&gt;\n<div id="log-poller"')
-    assert "offset=10&amp;seen=2" in first
+    assert first.startswith('hello &lt;b&gt;\nworld\n<div id="log-poller"')
+    assert "offset=16&amp;seen=2" in first
     assert 'hx-trigger="every 2s"' in first
     with database.session() as db:
         report = SessionReport(session_id=session.id, running=False, exit_code=0)
         sessions.apply_reports(db, agent=db.get_one(Agent, agent_logs.id), reports=[report])
         db.commit()
-    second = client.get(f"/sessions/{session.id}/logs?offset=10&seen=2", headers=HTMX).text
-    assert second.startswith('world\n<div id="log-poller"')
-    assert 'hx-trigger="load"' in second
+    again = client.get(f"/sessions/{session.id}/logs?offset=10&seen=2", headers=HTMX).text
+    assert again.startswith('world\n<div id="log-poller"')  # a reload reads from the copy
+    assert 'hx-trigger="load"' in again
+    second = client.get(f"/sessions/{session.id}/logs?offset=16&seen=2", headers=HTMX).text
     assert 'data-testid="session-status">TERMINATED<' in second
     assert 'data-testid="exit-code">0<' in second
     assert ">Terminate</button>" not in second
@@ -550,3 +532,65 @@ def test_pages_carry_no_inline_script_or_style(
     assert not INLINE_SCRIPT.search(html)
     assert not INLINE_HANDLER.search(html)
     assert not STYLE_ATTRIBUTE.search(html)
+
+
+def test_the_console_offers_the_output_as_plain_text(
+    client: TestClient, account: Account, factory: Factory, database: Database, agent: Agent
+) -> None:
+    session = factory.session(account.user)
+    schedule(database)
+    page = client.get(f"/sessions/{session.id}").text
+    assert f'href="/sessions/{session.id}/logs.txt" download>' in page
+    assert 'id="log-screen"' in page
+    assert "vendor/xterm/xterm.js" in page
+    with serving(database, agent, b"\x1b[?2004h\x1b[31mred\x1b[0m <b>\r\n"):
+        text = client.get(f"/sessions/{session.id}/logs.txt")
+    assert text.text == "red <b>\n"
+    assert text.headers["content-type"] == "text/plain; charset=utf-8"
+    assert text.headers["content-disposition"].startswith("attachment;")
+    stranger = factory.user()
+    factory.web_login(client, stranger)
+    assert client.get(f"/sessions/{session.id}/logs.txt").status_code == 404
+
+
+def test_list_rows_carry_their_actions(
+    client: TestClient, account: Account, factory: Factory, database: Database, agent: Agent
+) -> None:
+    shell = factory.session(account.user, kind=SessionType.INTERACTIVE, command="")
+    waiting = factory.session(account.user)
+    schedule(database)
+    with database.session() as db:
+        report = SessionReport(session_id=shell.id, running=True)
+        sessions.apply_reports(db, agent=db.get_one(Agent, agent.id), reports=[report])
+        db.commit()
+    html = client.get("/sessions").text
+    assert html.count('class="btn btn-sm js-copy-id"') == 2
+    assert f'data-copy-id="{shell.id}"' in html
+    assert f'data-copy-id="{waiting.id}"' in html
+    assert html.count('href="/sessions/') >= 2
+    assert f'href="/sessions/{shell.id}/terminal"' in html
+    assert f'href="/sessions/{waiting.id}/terminal"' not in html
+    assert f'data-terminate="/sessions/{waiting.id}/terminate"' in html
+    assert 'id="terminate-dialog"' in html
+
+
+def test_terminating_from_the_list_comes_back_to_the_list(
+    client: TestClient, account: Account, factory: Factory
+) -> None:
+    session = factory.session(account.user)
+    token = session_csrf(client)
+    ended = client.post(
+        f"/sessions/{session.id}/terminate",
+        data={"csrf_token": token, "back": "list"},
+        follow_redirects=False,
+    )
+    assert ended.status_code == 303
+    assert ended.headers["location"] == "/sessions"
+    elsewhere = client.post(
+        f"/sessions/{session.id}/terminate",
+        data={"csrf_token": token, "back": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert elsewhere.headers["location"] == f"/sessions/{session.id}"
+    html = client.get("/sessions?all=true").text
+    assert f'data-terminate="/sessions/{session.id}/terminate"' not in html

@@ -66,13 +66,41 @@ def test_an_unlimited_limit_shows_infinity_and_never_a_full_bar(
     assert text_of(html, "resources-cpu-user-text") == "2 / ∞ cores"
     assert text_of(html, "resources-cpu-user-unlimited") == "(unlimited)"
     assert text_of(html, "resources-sessions-text") == "1 / ∞"
-    assert text_of(html, "resources-cpu-remaining") == "Remaining: ∞"
+    # the limits leave everything, but the group's only agent is full: nothing remains
+    assert text_of(html, "resources-cpu-remaining") == "Remaining: 0 cores"
+    assert text_of(html, "resources-cpu-bound") == "(the most free on one agent of this group)"
     unlimited = re.findall(r'<progress class="usage-bar is-unlimited"[^>]*>', html)
     assert len(unlimited) == 5  # cpu and memory of user and project, and the sessions
     assert all('value="0"' in bar for bar in unlimited)
     # the group itself is full: that bar is full and says so
     assert text_of(html, "resources-cpu-group-text") == "2 / 2 cores"
     assert re.search(r'class="usage-bar is-full"[^>]*value="100"', html)
+
+
+def test_remaining_counts_the_group_s_free_capacity(
+    client: TestClient, factory: Factory, database: Database, settings: Settings
+) -> None:
+    with database.session() as db:
+        default = projects.default_project(db)
+    empty = new_group(database, projects=(default,))
+    factory.agent(cpu="8", mem="16g", gpus=2)
+    factory.agent(cpu="4", mem="32g")
+    account = factory.user()
+    factory.user_policy(account.user, slots={"cpu": "1.5"}, max_sessions=5)
+    start(database, settings, account.user, cpu="1", mem="1g", gpus=1)
+    run_round(database)
+    factory.web_login(client, account)
+    html = panel(client)
+    assert text_of(html, "resources-cpu-remaining") == "Remaining: 0.5 cores"
+    assert text_of(html, "resources-cpu-bound") == "(set by your limit)"
+    # one GPU of two is held and no limit names GPUs: one more session could get one
+    assert text_of(html, "resources-cuda.device-remaining") == "Remaining: 1 GPU"
+    assert text_of(html, "resources-cuda.device-group-text") == "1 / 2 GPUs"
+    # a session runs on one agent: the largest free memory on one, not the sum of both
+    assert text_of(html, "resources-mem-remaining") == "Remaining: 32 GiB"
+    html = panel(client, f"/summary/resources?group={empty}")
+    assert text_of(html, "resources-cpu-remaining") == "Remaining: 0 cores"  # no agents
+    assert text_of(html, "resources-cpu-bound") == "(the most free on one agent of this group)"
 
 
 def test_near_the_limit_the_bar_warns(

@@ -36,6 +36,7 @@ READERS: dict[str, Reader] = {
     "max_folder_count": fields.count,
     "max_folder_size": fields.size,
     "max_session_scratch": fields.scratch,
+    "max_log_size": fields.log_size,
 }
 USER_ONLY = frozenset(
     {
@@ -45,6 +46,7 @@ USER_ONLY = frozenset(
         "idle_timeout",
         "max_folder_size",
         "max_session_scratch",
+        "max_log_size",
         "on_quota",
     }
 )
@@ -141,6 +143,7 @@ def present(row: PolicyRow) -> PolicyPublic:
         max_folder_count=policy.max_folder_count,
         max_folder_size=policy.max_folder_size,
         max_session_scratch=policy.max_session_scratch,
+        max_log_size=policy.max_log_size,
         on_quota=policy.on_quota,
         users=row.users,
         projects=row.projects,

@@ -85,7 +85,11 @@ def _cancel_invitations(db: Session, user: User) -> int:
         update(FolderInvitation)
         .where(
             FolderInvitation.state == InvitationState.PENDING,
-            or_(FolderInvitation.inviter_id == user.id, FolderInvitation.invitee_id == user.id),
+            or_(
+                FolderInvitation.inviter_id == user.id,
+                FolderInvitation.invitee_id == user.id,
+                FolderInvitation.invitee_email == user.email.lower(),  # sent before the account
+            ),
         )
         .values(state=InvitationState.CANCELED, responded_at=utcnow())
     )

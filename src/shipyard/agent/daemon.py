@@ -29,10 +29,10 @@ from shipyard.agent import gpu as gpus
 from shipyard.agent import metrics
 from shipyard.agent.client import LONG_POLL, ManagerClient, ManagerError
 from shipyard.agent.quota import QuotaWatcher
-from shipyard.agent.runtime.base import Mount, Runtime, SessionSpec, SessionStatus
+from shipyard.agent.runtime.base import HOME, Mount, Runtime, SessionSpec, SessionStatus
 from shipyard.agent.sandbox import SYSTEM_DIRS
 from shipyard.agents import signing
-from shipyard.agents.schemas import DesiredSession, DesiredState
+from shipyard.agents.schemas import DesiredMount, DesiredSession, DesiredState
 from shipyard.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -333,12 +333,20 @@ def environment_dirs(desired: DesiredSession) -> tuple[str, ...]:
 
 
 def _mounts(desired: DesiredSession) -> tuple[Mount, ...]:
-    return tuple(Mount(source=Path(m.source), name=m.name, access=m.access) for m in desired.mounts)
+    """The session's folders, the owner's home first (named HOME)."""
+    return tuple(
+        Mount(source=Path(m.source), name=name, access=m.access) for name, m in _named(desired)
+    )
+
+
+def _named(desired: DesiredSession) -> list[tuple[str, DesiredMount]]:
+    home = [(HOME, desired.home)] if desired.home is not None else []
+    return [*home, *((m.name, m) for m in desired.mounts)]
 
 
 def _limits(desired: DesiredSession) -> dict[str, int]:
     """The folders' size limits by name (bytes; folders without one left out)."""
-    return {m.name: m.limit for m in desired.mounts if m.limit is not None}
+    return {name: m.limit for name, m in _named(desired) if m.limit is not None}
 
 
 def _granted(desired: DesiredSession) -> _Granted:

@@ -11,6 +11,18 @@ files the session creates as the storage owner's, and holds the session's access
 
 It is mounted at `<session dir>/mounts/<name>`, which bubblewrap binds at /home/work/<name>.
 
+The owner's home (the mount named `HOME`) is mounted the same way, and bubblewrap binds it
+at /home/work itself. The other folders then have to appear inside it, on directories of a
+tree that the owner's other sessions may change while this one starts: a directory there
+swapped for a symlink would have a path-based mount (bubblewrap's, or ours) follow it,
+onto the sandbox's /usr (where setpriv still runs as root) or anywhere on the host. So
+`nest` binds each folder's mount into (a slave bind of) the home's by descriptor: the
+mountpoint is opened without following links (O_NOFOLLOW, O_DIRECTORY) and the bind made
+on /proc/self/fd/<n>, and bubblewrap binds the home with its folders in one recursive bind.
+A home mounted anew in a running session (read-only, over its limit) has its folders bound
+again on the host only: that session reaches them no longer; its next sessions do.
+A file or link that a previous session left where a folder goes is renamed aside first.
+
 bindfs runs as root and works by path: a session that swaps a directory for a symlink between
 the kernel's lookup and bindfs's (through another mount of the same folder: its own second
 session, someone it shares with, an upload) would have bindfs follow that symlink on the host.
@@ -39,15 +51,23 @@ import logging
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from shipyard.agent.runtime.base import ACCESS_LEVELS, FolderAccess, Mount, SessionStartError
+from shipyard.agent.runtime.base import (
+    ACCESS_LEVELS,
+    HOME,
+    FolderAccess,
+    Mount,
+    SessionStartError,
+)
 from shipyard.agent.runtime.state import read_json
 
 log = logging.getLogger(__name__)
@@ -55,6 +75,8 @@ log = logging.getLogger(__name__)
 MOUNTS = "mounts"
 STATE_FILE = "mounts.json"
 JAILS = "jails"
+#: where the home's mount is bound again, with the folders in it (see `nest`)
+WORK = f"{HOME}work"
 WORKDIR = "/home/work"
 CONNECTIONS = Path("/sys/fs/fuse/connections")
 #: Big FUSE writes: ~650 MB/s through bindfs here, against 50 MB/s without.
@@ -67,9 +89,10 @@ PARALLEL = 8  # folders mounted at once
 FSNAME_PREFIX = "shipyard-folder:"
 
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV = 0x1, 0x2, 0x4
-_MS_REMOUNT, _MS_BIND, _MS_PRIVATE, _MS_SHARED = 0x20, 0x1000, 0x40000, 0x100000
-_MNT_DETACH = 2
+_MS_REMOUNT, _MS_BIND, _MS_PRIVATE, _MS_SLAVE, _MS_SHARED = 0x20, 0x1000, 0x40000, 0x80000, 0x100000
+_MNT_DETACH, _UMOUNT_NOFOLLOW = 2, 8
 _EINVAL, _ENOENT, _ETIMEDOUT = 22, 2, 110
+_PATH_ONLY = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _OCTAL_ESCAPE = re.compile(rb"\\([0-7]{3})")
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -109,6 +132,7 @@ def mount_all(
     base.chmod(0o755)
     try:
         mounted = _mount_each(session_root, mounts, uid=uid, gid=gid, tools=tools)
+        nest(session_root, mounts)
         _save(session_root, list(mounts), uid=uid, gid=gid)
     except BaseException:
         unmount_all(session_root)
@@ -160,6 +184,89 @@ def _mount(session_root: Path, mount: Mount, *, uid: int, gid: int, tools: dict[
     return target
 
 
+def nest(session_root: Path, mounts: Sequence[Mount]) -> None:
+    """Bind each folder's mount into the home's, at `mounts/~work/<name>`, by descriptor
+    (see the module docstring); nothing without a home among `mounts`. A folder that has
+    a mount there already is left as it is, so calling it again only fills what is missing.
+
+    `~work` is a bind of the home's mount (`~`) made a slave of it: it follows what is
+    mounted over the home (read-only, anew), but nothing done to its copies elsewhere
+    reaches it. Its folders sit on it, not on the shared `~`: a process that copies this
+    namespace and detaches its copy of the tree (slirp4netns --enable-sandbox does, as
+    each outbound session starts) would otherwise unmount them here and in every sandbox.
+    """
+    home = next((mount for mount in mounts if mount.home), None)
+    if home is None:
+        return
+    work = session_root / MOUNTS / WORK
+    if not _is_mount(work):
+        with contextlib.suppress(FileExistsError):
+            work.mkdir(mode=0o755)
+        _mount_call(session_root / MOUNTS / HOME, work, flags=_MS_BIND, what=HOME)
+        _mount_call(None, work, flags=_MS_SLAVE, what=HOME)
+    source = os.open(home.source, _PATH_ONLY)
+    view = os.open(work, _PATH_ONLY)
+    try:
+        for mount in mounts:
+            if not mount.home:
+                _nest_one(session_root, mount, source=source, view=view)
+    finally:
+        os.close(view)
+        os.close(source)
+
+
+def _nest_one(session_root: Path, mount: Mount, *, source: int, view: int) -> None:
+    """Make `<home>/<name>` a directory on disk, then bind the folder onto it through
+    the home's mount, never following a link (ELOOP, ENOTDIR: the start fails)."""
+    name = mount.name
+    if "/" in name or name in {".", ".."}:  # check_spec refuses them; never reach out
+        raise SessionStartError(f"folder {name}: not a name that can be mounted in the home")
+    _make_mountpoint(source, name)
+    try:
+        point = os.open(name, _PATH_ONLY, dir_fd=view)
+    except OSError as error:
+        raise SessionStartError(
+            f"folder {name}: ~/{name} cannot be mounted on: {error.strerror}"
+        ) from None
+    try:
+        if os.fstat(point).st_dev != os.fstat(view).st_dev:
+            return  # mounted there already
+        here = Path(f"/proc/self/fd/{point}")
+        _mount_call(session_root / MOUNTS / name, here, flags=_MS_BIND, what=name)
+    finally:
+        os.close(point)
+
+
+def _make_mountpoint(source: int, name: str) -> None:
+    """A directory `name` in the home on disk, the storage owner's; whatever else is
+    there (a file, a link) is renamed to `<name>.moved-<time>` first."""
+    try:
+        found = os.stat(name, dir_fd=source, follow_symlinks=False)
+    except FileNotFoundError:
+        found = None
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        return
+    if found is not None:
+        aside = f"{name}.moved-{time.time_ns()}"
+        os.rename(name, aside, src_dir_fd=source, dst_dir_fd=source)
+        log.warning("~/%s was not a directory: renamed to ~/%s", name, aside)
+    owner = os.fstat(source)
+    os.mkdir(name, mode=0o755, dir_fd=source)
+    os.chown(name, owner.st_uid, owner.st_gid, dir_fd=source, follow_symlinks=False)
+
+
+def _unnest(session_root: Path, name: str) -> None:
+    """Detach a folder's bind inside the home's mount (the home itself stays)."""
+    target = os.fsencode(session_root / MOUNTS / WORK / name)
+    for _layer in range(64):
+        if _libc().umount2(target, _MNT_DETACH | _UMOUNT_NOFOLLOW) != 0:
+            break
+
+
+def _is_mount(path: Path) -> bool:
+    return any(mounted.path == path for mounted in mounts_under(path.parent, only=path))
+
+
 def _storage_owner(mount: Mount) -> tuple[int, int]:
     try:
         info = mount.source.stat()
@@ -192,8 +299,9 @@ def _build_jail(jail: Path, mount: Mount) -> None:
             inside.mkdir()
             _bind(top, inside, flags=sealed | _MS_RDONLY, what=mount.name)
     (jail / "dev").mkdir()
-    for node in ("null", "fuse"):
-        (jail / "dev" / node).touch()
+    for node in ("null", "fuse"):  # read-only: a descriptor open for writing (in a child
+        # forked meanwhile for another folder's bindfs) would make the remount below fail
+        os.close(os.open(jail / "dev" / node, os.O_CREAT | os.O_RDONLY | os.O_CLOEXEC, 0o644))
         _bind(f"/dev/{node}", jail / "dev" / node, flags=_MS_NOSUID, what=mount.name)
     (jail / "src").mkdir()
     (jail / "mnt").mkdir()
@@ -329,10 +437,15 @@ def apply(session_root: Path, *, sandbox_pid: int | None, wanted: Sequence[Mount
     have, ids = state
     by_name = {mount.name: mount for mount in wanted}
     kept = []
-    for mount in have:
+    for mount in sorted(have, key=lambda m: m.home):  # the home last: folders are in it
         after = _follow(session_root, mount, by_name.get(mount.name), pid=sandbox_pid, ids=ids)
         if after is not None:
             kept.append(after)
+    if any(mount.home for mount in kept):  # a home mounted anew has its folders bound again
+        try:
+            nest(session_root, kept)
+        except (OSError, SessionStartError) as error:
+            log.warning("session %s: folders not bound in the home: %s", session_root.name, error)
     if kept != have:
         _save(session_root, kept, uid=ids[0], gid=ids[1])
 
@@ -364,6 +477,10 @@ def _revoke(session_root: Path, mount: Mount, *, sandbox_pid: int | None) -> Non
         abort(mounted)
     if sandbox_pid is not None:  # what the session still sees there fails already
         _in_session(sandbox_pid, "umount", mount.name)
+    if mount.home:
+        _take_down(session_root / MOUNTS / WORK)
+    else:
+        _unnest(session_root, mount.name)
     _take_down(target)
     log.info("session %s: folder %s revoked", session_root.name, mount.name)
 
@@ -416,20 +533,22 @@ def _read_only_inside(sandbox_pid: int | None, name: str) -> bool:
 
 
 def _in_session(pid: int, operation: str, name: str) -> int:
-    """Unmount ("umount") or make read-only ("ro") /home/work/<name> in the sandbox of
-    `pid`; 0, or the errno it failed with (EBUSY: files are open for writing there).
+    """Unmount ("umount") or make read-only ("ro") /home/work/<name> (/home/work for the
+    home) in the sandbox of `pid`; 0, or the errno it failed with (EBUSY: files are open
+    for writing there).
 
     A fresh interpreter does it with system calls alone: it enters the sandbox's mount
     namespace and root, where no binary it finds may be trusted (a session's image can
     hold any /usr/bin/umount), and it runs as root.
     """
+    inside = WORKDIR if name == HOME else f"{WORKDIR}/{name}"
     flags = 0
     if operation == "ro":
-        flags = _flags_in(pid, f"{WORKDIR}/{name}") | _MS_REMOUNT | _MS_BIND | _MS_RDONLY
+        flags = _flags_in(pid, inside) | _MS_REMOUNT | _MS_BIND | _MS_RDONLY
     argv = [sys.executable, "-I", "-S", "-c", _NAMESPACE_CALL, str(pid), operation]
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and code
-            [*argv, f"{WORKDIR}/{name}", str(flags)],
+            [*argv, inside, str(flags)],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=TIMEOUT,

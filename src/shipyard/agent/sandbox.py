@@ -1,10 +1,11 @@
 """The bubblewrap sandbox of a session (DESIGN §5): its argv, environment and checks.
 
 A session sees the host's system directories (/usr, /bin, /lib...) read-only, an /etc of
-its own (shipyard.agent.etc), a private /proc, /dev, /tmp and /dev/shm, its own writable
-/home/work and its folders under /home/work/<name>; it has its own PID, IPC, UTS and
-network namespaces (shipyard.agent.network), runs with no capabilities as its user's uid
-under a seccomp filter (shipyard.agent.seccomp), and sees as many CPUs as it was given.
+its own (shipyard.agent.etc), a private /proc, /dev, /tmp and /dev/shm, its owner's home as
+/home/work (or a scratch /home/work of its own) and its folders under /home/work/<name>;
+it has its own PID, IPC, UTS and network namespaces (shipyard.agent.network), runs with no
+capabilities as its user's uid under a seccomp filter (shipyard.agent.seccomp), and sees as
+many CPUs as it was given.
 
 As root, bwrap sets the sandbox up (binding paths the session uid could not even reach)
 and `setpriv` inside it drops to the session uid, clears groups, capabilities and sets
@@ -161,17 +162,43 @@ def _filesystem(
     for parent in ("/sys", "/sys/devices", "/sys/devices/system", "/sys/devices/system/cpu"):
         yield from ("--dir", parent)
     yield from ("--ro-bind", str(paths.cpu_online), "/sys/devices/system/cpu/online")
-    # The sandbox's own, empty /tmp and /dev/shm, writable by the session user only there.
-    yield from (*open_tmpfs, "--tmpfs", "/tmp", *open_tmpfs, "--tmpfs", "/dev/shm")  # noqa: S108
-    # Parents bwrap creates on its own are 0700: the session user could not reach its home.
-    yield from ("--dir", str(WORKDIR.parent), "--bind", str(paths.home), str(WORKDIR))
-    for mount in spec.mounts:  # through bindfs (shipyard.agent.folders) when mounted so
-        source = paths.folders.get(mount.name, mount.source)
-        yield from ("--ro-bind" if mount.read_only else "--bind", str(source))
-        yield str(WORKDIR / mount.name)
+    yield from _work(spec, paths=paths, open_tmpfs=open_tmpfs)
     if spec.gpus:
         for node in gpu_nodes():
             yield from ("--dev-bind", node, node)
+
+
+def _work(spec: SessionSpec, *, paths: SandboxPaths, open_tmpfs: tuple[str, ...]) -> Iterator[str]:
+    """/tmp, /dev/shm, /home/work and the folders in it.
+
+    Without the owner's home among the mounts, /home/work is the session's scratch space
+    (`paths.home`) and /tmp a tmpfs of the sandbox's own. With it, the home is /home/work and
+    the scratch space /tmp. Folders are bound at /home/work/<name>, through bindfs
+    (shipyard.agent.folders) when mounted so; in a home mounted so they are bound inside it
+    already (folders.nest), and bubblewrap's recursive bind of the home brings them along:
+    bubblewrap itself would follow a link planted at /home/work/<name>.
+    """  # noqa: S108
+    home = next((mount for mount in spec.mounts if mount.home), None)
+    # The sandbox's own, empty /dev/shm, writable by the session user only there.
+    yield from (*open_tmpfs, "--tmpfs", "/dev/shm")  # noqa: S108
+    if home is None:
+        yield from (*open_tmpfs, "--tmpfs", "/tmp")  # noqa: S108
+    else:
+        yield from ("--bind", str(paths.home), "/tmp")  # noqa: S108
+    nested = home is not None and home.name in paths.folders
+    work = paths.home if home is None else paths.folders.get(home.name, home.source)
+    # A home through bindfs is read-only there when it must be; --ro-bind would make
+    # the folders in it read-only too.
+    read_only = home is not None and home.read_only and not nested
+    # Parents bwrap creates on its own are 0700: the session user could not reach its home.
+    yield from ("--dir", str(WORKDIR.parent), "--ro-bind" if read_only else "--bind", str(work))
+    yield str(WORKDIR)
+    for mount in spec.mounts:
+        if mount.home or nested:
+            continue
+        source = paths.folders.get(mount.name, mount.source)
+        yield from ("--ro-bind" if mount.read_only else "--bind", str(source))
+        yield str(WORKDIR / mount.name)
 
 
 def gpu_nodes() -> list[str]:
@@ -213,10 +240,11 @@ def _host_path(path: str, *, spec: SessionSpec, home: Path, sandboxed: bool) -> 
     inner = PurePosixPath(os.path.normpath(path if path.startswith("/") else f"{WORKDIR}/{path}"))
     for mount in spec.mounts:
         folder = WORKDIR / mount.name
-        if inner == folder or folder in inner.parents:
+        if not mount.home and (inner == folder or folder in inner.parents):
             return mount.source / inner.relative_to(folder)
     if inner == WORKDIR or WORKDIR in inner.parents:
-        return home / inner.relative_to(WORKDIR)
+        work = next((mount.source for mount in spec.mounts if mount.home), home)
+        return work / inner.relative_to(WORKDIR)
     top = f"/{inner.parts[1]}" if len(inner.parts) > 1 else "/"
     bound = any(
         inner == PurePosixPath(p) or PurePosixPath(p) in inner.parents for p in spec.ro_paths

@@ -103,7 +103,10 @@ class DesiredSession(BaseModel):
     user: str  # that account's name in the session's /etc/passwd
     network: Literal["none", "outbound"]
     network_allow: list[str]  # allow-listed site networks, "10.1.2.0/24" or "10.1.2.3:443"
-    scratch: int  # bytes of /home/work
+    scratch: int  # bytes of scratch space: /tmp with a `home`, else /home/work
+    #: the owner's home folder, bound at /home/work itself (its `name` is not used; None:
+    #: no home, /home/work is scratch space that ends with the session)
+    home: DesiredMount | None = None
 
 
 class DesiredState(BaseModel):

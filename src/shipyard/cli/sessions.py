@@ -116,16 +116,21 @@ def logs(
     follow: Annotated[
         bool, typer.Option("-f", "--follow", help="keep printing new output")
     ] = False,
+    plain: Annotated[
+        bool,
+        typer.Option("--plain", help="without terminal control codes (colours, cursor moves)"),
+    ] = False,
 ) -> None:
     """Print a session's output (with -f until it ends)."""
     offset = 0
     with authed() as client:
         while True:
-            chunk = api(client, "GET", f"/api/v1/sessions/{ref}/logs", params={"offset": offset})
+            params: dict[str, Any] = {"offset": offset, "plain": plain}
+            chunk = api(client, "GET", f"/api/v1/sessions/{ref}/logs", params=params)
             if chunk["data"]:
                 typer.echo(chunk["data"], nl=False)
             offset = chunk["offset"]
-            if not follow or chunk["finished"]:
+            if chunk["finished"] or not (follow or chunk["data"]):
                 return
             if not chunk["data"]:
                 time.sleep(0.5)

@@ -65,12 +65,28 @@ async def resolve_principal(
     submitted: str | None,
     *,
     allow_bearer: bool,
+    check_anonymous: bool = True,
 ) -> Principal | None:
-    """Who calls, with CSRF enforced for cookie-based unsafe requests (anonymous ones too)."""
+    """Who calls, with CSRF enforced for cookie-based unsafe requests.
+
+    Anonymous ones too, unless `check_anonymous` is off: a caller that refuses every anonymous
+    request anyway (a page that needs a login) may answer it "logged out" instead.
+    """
     principal = await run_in_threadpool(_resolve, request, db, settings, allow_bearer=allow_bearer)
+    if principal is None and not check_anonymous:
+        return None
     if principal is None or principal.via == "session":
         expected = principal.csrf_token if principal else request.cookies.get(ANON_CSRF_COOKIE)
         check_csrf(request, expected=expected, submitted=submitted)
+    if principal is not None and principal.user.language:
+        set_language(principal.user.language)
+    return principal
+
+
+def cookie_principal(request: Request, db: Session, settings: Settings) -> Principal | None:
+    """Who the web session cookie says is calling, without a CSRF check: only for an answer
+    that shows and changes nothing (the console's error pages)."""
+    principal = _resolve(request, db, settings, allow_bearer=False)
     if principal is not None and principal.user.language:
         set_language(principal.user.language)
     return principal

@@ -13,13 +13,14 @@ from decimal import Decimal
 
 from shipyard.errors import InvalidInput
 from shipyard.i18n import _
-from shipyard.resources.slots import SLOT_KINDS, UNLIMITED, humanize, parse_amount
+from shipyard.resources.slots import SLOT_KINDS, UNLIMITED, humanize, parse_amount, show_amount
 
 UNLIMITED_WORDS = frozenset({"", "unlimited", "inf", "∞", "none"})
 MAX_COUNT = 1_000_000
 MAX_SECONDS = 10 * 365 * 86400
 MAX_BYTES = 2**62
 MIN_SCRATCH = 16 * 2**20
+MIN_LOG = 64 * 2**10
 DEFAULT_WORDS = frozenset({"", "default", "none"})
 SIZE_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -93,19 +94,40 @@ def size(field: str, value: object) -> int | None:
 
 
 def scratch(field: str, value: object) -> int | None:
-    """Bytes of a session's in-memory /home/work, at least 16 MiB; None: the site default.
+    """Bytes of a session's in-memory /tmp, at least 16 MiB; None: the site default.
 
     It cannot be unlimited (it is memory), so only an empty text or "default" means None.
     """
-    if value is None or (isinstance(value, str) and value.strip().lower() in DEFAULT_WORDS):
-        return None
-    amount = _bytes(
+    return _size_or_default(
         field,
         value,
+        least=MIN_SCRATCH,
         wrong=_("Enter a size such as 512m or 2g, or leave it empty for the site default."),
+        small=_("Scratch space must be at least 16m."),
     )
-    if amount < MIN_SCRATCH:
-        raise _refuse(field, _("Scratch space must be at least 16m."))
+
+
+def log_size(field: str, value: object) -> int | None:
+    """Bytes of each session's output the manager keeps, at least 64 KiB; None: the site
+    default (only an empty text or "default": a copy without end would fill the database)."""
+    return _size_or_default(
+        field,
+        value,
+        least=MIN_LOG,
+        wrong=_("Enter a size such as 512k or 16m, or leave it empty for the site default."),
+        small=_("The kept output must be at least 64k."),
+    )
+
+
+def _size_or_default(
+    field: str, value: object, *, least: int, wrong: str, small: str
+) -> int | None:
+    """A size of at least `least` bytes, or None for the site default (never unlimited)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in DEFAULT_WORDS):
+        return None
+    amount = _bytes(field, value, wrong=wrong)
+    if amount < least:
+        raise _refuse(field, small)
     return amount
 
 
@@ -164,5 +186,31 @@ def show_slot(slot: str, value: Decimal) -> str:
 
 
 def display_slot(slot: str, value: Decimal) -> str:
-    """A slot's cap as lists show it: `2`, `16 GiB`, `∞`."""
-    return humanize(slot, value)
+    """A slot's cap as lists show it, in its unit: `2 cores`, `16 GiB`, `1 GPU`, `∞`."""
+    if value == UNLIMITED:
+        return "∞"
+    return show_amount(slot, value)
+
+
+def display_size(amount: int | None) -> str:
+    """A size as lists show it: `1 MiB`, `16 GiB` (never `1m`, which reads as minutes)."""
+    return "∞" if amount is None else humanize("mem", Decimal(amount))
+
+
+def display_duration(seconds: int | None) -> str:
+    """A duration as lists show it: `8 h`, `30 min`, `2 d`, `45 s`; `∞` when unlimited."""
+    if seconds is None:
+        return "∞"
+    units = ((86400, _("%(n)d d")), (3600, _("%(n)d h")), (60, _("%(n)d min")))
+    for size, text in units:
+        if seconds and seconds % size == 0:
+            return text % {"n": seconds // size}
+    return _("%(n)d s") % {"n": seconds}
+
+
+def display_folders(count: int | None, size: int | None) -> str:
+    """The folder limits in one cell: `3, up to 1 MiB each`, `∞, up to 2 GiB each`, `3`."""
+    shown = "∞" if count is None else str(count)
+    if size is None:
+        return shown
+    return _("%(count)s, up to %(size)s each") % {"count": shown, "size": display_size(size)}

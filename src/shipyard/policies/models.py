@@ -43,8 +43,10 @@ class ResourcePolicy(Base):
     idle_timeout: Mapped[int | None] = mapped_column(default=None)  # seconds
     max_folder_count: Mapped[int | None] = mapped_column(default=None)
     max_folder_size: Mapped[int | None] = mapped_column(BigInteger, default=None)  # bytes
-    # bytes of each session's in-memory /home/work; None: the site's session_scratch_mb
+    # bytes of each session's in-memory /tmp; None: the site's session_scratch_mb
     max_session_scratch: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # bytes of each session's output the manager keeps (the last ones); None: session_log_mb
+    max_log_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     on_quota: Mapped[OnQuota] = mapped_column(str_enum(OnQuota, "on_quota"), default=OnQuota.REFUSE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

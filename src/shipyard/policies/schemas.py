@@ -36,8 +36,13 @@ class PolicyFields(BaseModel):
     max_folder_size: Limit = Field(default=None, description="bytes, or e.g. '100g'")
     max_session_scratch: Limit = Field(
         default=None,
-        description="bytes of each session's /home/work (at least 16 MiB), or e.g. '2g'; "
+        description="bytes of each session's in-memory /tmp (at least 16 MiB), or e.g. '2g'; "
         "null or 'default': the site's session_scratch_mb",
+    )
+    max_log_size: Limit = Field(
+        default=None,
+        description="bytes of each session's output the manager keeps, the last ones (at "
+        "least 64 KiB), or e.g. '16m'; null or 'default': the site's session_log_mb",
     )
     on_quota: OnQuota | None = None
 
@@ -63,7 +68,12 @@ class PolicyPublic(BaseModel):
     max_folder_count: int | None
     max_folder_size: int | None
     max_session_scratch: int | None = Field(
-        description="bytes of each session's /home/work; null: the site's session_scratch_mb"
+        description="bytes of each session's in-memory /tmp; null: the site's session_scratch_mb"
+    )
+    max_log_size: int | None = Field(
+        default=None,
+        description="bytes of each session's output the manager keeps; null: the site's "
+        "session_log_mb",
     )
     on_quota: OnQuota
     users: int = Field(description="users under this policy (the default: users without one)")

@@ -10,8 +10,11 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
+from shipyard.i18n import _
 
 DEFAULT_PROJECT = "default"
+# The default project's description as seeded, in English; shown in the reader's language.
+SEEDED_DESCRIPTION = "Every user belongs here."
 
 
 class MemberRole(enum.StrEnum):
@@ -30,6 +33,14 @@ class Project(Base):
         ForeignKey("resource_policies.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def shown_description(self) -> str:
+        """The description to show: the seeded one in the reader's language (one database
+        serves every language, so the seed is translated when read), an admin's as written."""
+        if self.description == SEEDED_DESCRIPTION:
+            return _("Every user belongs here.")
+        return self.description
 
 
 class ProjectMember(Base):

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from shipyard.agents import service as agents
 from shipyard.errors import NotFound
 from shipyard.i18n import _
-from shipyard.projects.models import DEFAULT_PROJECT, MemberRole, Project, ProjectMember
+from shipyard.projects.models import (
+    DEFAULT_PROJECT,
+    SEEDED_DESCRIPTION,
+    MemberRole,
+    Project,
+    ProjectMember,
+)
 from shipyard.users.models import User
 
 
@@ -22,7 +28,7 @@ def default_project(db: Session) -> Project:
         return project
     try:
         with db.begin_nested():
-            project = Project(name=DEFAULT_PROJECT, description="Every user belongs here.")
+            project = Project(name=DEFAULT_PROJECT, description=SEEDED_DESCRIPTION)
             db.add(project)
     except IntegrityError:
         project = db.scalars(select(Project).where(Project.name == DEFAULT_PROJECT)).one()

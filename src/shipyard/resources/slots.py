@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from shipyard.errors import InvalidInput
-from shipyard.i18n import _
+from shipyard.i18n import _, ngettext
 
 UNLIMITED = Decimal("Infinity")
 ZERO = Decimal(0)
@@ -75,11 +75,18 @@ def parse_amount(slot: str, text: str) -> Decimal:
         return UNLIMITED
     value = _parse_mem(raw) if kind.unit == "bytes" else _parse_number(raw)
     if value is None or not value.is_finite() or value < 0:
-        raise InvalidInput(
-            _("%(slot)s needs a non-negative amount, not %(text)s.") % {"slot": slot, "text": text},
-            details={"slot": slot},
-        )
+        raise InvalidInput(_wrong_amount(kind, text), details={"slot": slot})
     return _check_step(kind, value)
+
+
+def _wrong_amount(kind: SlotKind, text: str) -> str:
+    """Why `text` is no amount of `kind`, with an example in the slot's own unit."""
+    values = {"name": slot_label(kind.name), "text": text.strip()[:32]}
+    if kind.unit == "bytes":
+        return _("%(name)s needs a size such as 512m or 4g, not “%(text)s”.") % values
+    if kind.unit == "cores":
+        return _("%(name)s needs a number of cores such as 2 or 0.5, not “%(text)s”.") % values
+    return _("%(name)s needs a whole number such as 0, 1 or 2, not “%(text)s”.") % values
 
 
 def _parse_number(raw: str) -> Decimal | None:
@@ -97,17 +104,23 @@ def _parse_mem(raw: str) -> Decimal | None:
 
 
 def _check_step(kind: SlotKind, value: Decimal) -> Decimal:
+    name, details = slot_label(kind.name), {"slot": kind.name}
     if value > MAXIMUM[kind.unit]:
+        most = show_amount(kind.name, MAXIMUM[kind.unit])
         raise InvalidInput(
-            _("%(slot)s is too large.") % {"slot": kind.name}, details={"slot": kind.name}
+            _("%(name)s can be at most %(amount)s.") % {"name": name, "amount": most},
+            details=details,
         )
     if kind.integral and value != value.to_integral_value():
         raise InvalidInput(
-            _("%(slot)s must be a whole number.") % {"slot": kind.name}, details={"slot": kind.name}
+            _("%(name)s needs a whole number, not %(text)s.")
+            % {"name": name, "text": _text(value)},
+            details=details,
         )
     if kind.name == "cpu" and value != value.quantize(CPU_STEP):
         raise InvalidInput(
-            _("cpu accepts at most three decimal places."), details={"slot": kind.name}
+            _("%(name)s takes at most three decimal places, such as 0.125.") % {"name": name},
+            details=details,
         )
     return value.normalize() if kind.integral else value
 
@@ -261,6 +274,34 @@ def _text(value: Decimal) -> str:
     if value == UNLIMITED:
         return "inf"
     return format(value.normalize(), "f")
+
+
+def slot_label(slot: str) -> str:
+    """A slot's display name in the reader's language: CPU, Memory, GPU."""
+    labels = {"cpu": _("CPU"), "mem": _("Memory"), "cuda.device": _("GPU")}
+    kind = SLOT_KINDS.get(slot)
+    return labels.get(slot, kind.label if kind else slot)
+
+
+def show_amount(slot: str, value: Decimal) -> str:
+    """An amount as a person reads it, in the slot's unit with its plural: "1 core",
+    "0.5 cores", "512 MiB", "2 GPUs"; "unlimited" when no cap applies."""
+    if value == UNLIMITED:
+        return _("unlimited")
+    return with_unit(slot, humanize(slot, value), value)
+
+
+def with_unit(slot: str, shown: str, value: Decimal) -> str:
+    """`shown` (a figure, or "used / total") followed by the slot's unit, plural by `value`.
+
+    Memory's figures carry their unit already (humanize gives "512 MiB")."""
+    kind = SLOT_KINDS.get(slot)
+    many = 1 if value == 1 else 2  # 0.5 cores, 0 cores, 1 core: English counts only 1 as one
+    if kind is not None and kind.unit == "cores":
+        return ngettext("%(n)s core", "%(n)s cores", many) % {"n": shown}
+    if kind is not None and kind.accelerator:
+        return ngettext("%(n)s GPU", "%(n)s GPUs", many) % {"n": shown}
+    return shown
 
 
 def humanize(slot: str, value: Decimal) -> str:

@@ -122,6 +122,7 @@ def _specs(
         else {}
     )
     granted = folder_mounts.granted_now(db, rows)
+    homes = folder_mounts.granted_homes(db, settings, owners=owners)
     return [
         _spec(
             session,
@@ -130,6 +131,7 @@ def _specs(
             group=group,
             scratch=scratch[session.owner_id],
             mounts=granted[session.id],
+            home=homes.get(session.owner_id),
         )
         for session in rows
     ]
@@ -172,6 +174,7 @@ def _spec(
     group: ResourceGroup,
     scratch: int,
     mounts: list[GrantedMount],
+    home: GrantedMount | None,
 ) -> DesiredSession:
     slots = session.slots
     interactive = session.type is SessionType.INTERACTIVE
@@ -191,6 +194,7 @@ def _spec(
         mem=int(slots["mem"]),
         gpus=int(slots["cuda.device"]),
         mounts=[_mount(mount) for mount in mounts],
+        home=_mount(home) if home is not None else None,
     )
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.db import Base, UTCDateTime, new_id, str_enum, utcnow
@@ -48,6 +48,11 @@ class ComputeSession(Base):
         Index("ix_sessions_status_group_created", "status", "resource_group_id", "created_at"),
         Index("ix_sessions_owner_status", "owner_id", "status"),
         Index("ix_sessions_agent_status", "agent_id", "status"),
+        # The admin list: newest first, keyset-paged, alone or by status, group or project.
+        Index("ix_sessions_created", "created_at", "id"),
+        Index("ix_sessions_status_created", "status", "created_at", "id"),
+        Index("ix_sessions_group_created", "resource_group_id", "created_at", "id"),
+        Index("ix_sessions_project_created", "project_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -78,3 +83,34 @@ class ComputeSession(Base):
     @property
     def slots(self) -> ResourceSlots:
         return ResourceSlots.from_json(self.requested)
+
+
+class SessionLog(Base):
+    """The manager's copy of a session's output: at most its last `max_bytes` (sessions/logs.py).
+
+    Offsets count bytes of the whole output as the agent serves it; bytes before `kept_from`
+    were dropped to stay within `max_bytes`. `complete`: the agent has nothing more to give.
+    """
+
+    __tablename__ = "session_logs"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kept_from: Mapped[int] = mapped_column(BigInteger, default=0)
+    read_to: Mapped[int] = mapped_column(BigInteger, default=0)  # the agent's next offset
+    max_bytes: Mapped[int] = mapped_column(BigInteger)
+    complete: Mapped[bool] = mapped_column(default=False)
+
+
+class SessionLogChunk(Base):
+    """Output bytes [start, stop) of a session, as one read from its agent brought them."""
+
+    __tablename__ = "session_log_chunks"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("session_logs.session_id", ondelete="CASCADE"), primary_key=True
+    )
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    stop: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -7,10 +7,9 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from shipyard.agents import remote
 from shipyard.agents.models import Agent
 from shipyard.agents.schemas import SessionReport
 from shipyard.config import Settings
@@ -34,6 +33,7 @@ from shipyard.sessions.models import (
 )
 from shipyard.sessions.placement import Placement, resolve_placement
 from shipyard.sessions.schemas import SessionCreate
+from shipyard.storage import homes
 from shipyard.storage.mounts import resolve_mounts
 from shipyard.users.models import User
 
@@ -56,7 +56,9 @@ def create_session(
     The owner's row is locked first, so one user's concurrent requests are checked against
     the pending and quota limits one after another (a row lock on PostgreSQL, the write lock
     on SQLite). The folders it mounts are resolved in the same transaction, all or none.
+    The owner's home is made first, in a transaction of its own, if this is their first use.
     """
+    homes.ensure(db, settings, user=owner)
     db.execute(update(User).where(User.id == owner.id).values(email=User.email))
     env = environments.usable(db, spec.environment)
     command = _command(env, spec)
@@ -138,12 +140,8 @@ def _refuse_over_quota(state: quota.Standing, request: ResourceSlots, *, admitte
     the quota, so twenty quick requests under a limit of three admit three, not twenty.
     """
     policy = state.user_policy
-    if policy.max_pending_sessions is not None and state.pending >= policy.max_pending_sessions:
-        raise QuotaExceeded(
-            _("You already have %(n)d pending sessions, the most your policy allows.")
-            % {"n": state.pending},
-            details={"limit": "pending"},
-        )
+    if rules.pending_full(policy.quota, state.pending):
+        raise QuotaExceeded(rules.pending_message(state.pending), details={"limit": "pending"})
     if policy.on_quota is OnQuota.QUEUE:
         return
     blocks = rules.quota_blocks(
@@ -216,13 +214,7 @@ def end_sessions_of_user(db: Session, user: User, *, reason: str) -> int:
     The ledger and the agents' desired state change with each move, in db's transaction.
     Returns how many sessions were ended or asked to end.
     """
-    mine = db.scalars(
-        select(ComputeSession).where(
-            ComputeSession.owner_id == user.id,
-            ComputeSession.status.in_(OCCUPYING | {SessionStatus.PENDING}),
-            ComputeSession.status != SessionStatus.TERMINATING,
-        )
-    )
+    mine = db.scalars(select(ComputeSession).where(*_to_end(user)))
     ended = 0
     for session in mine:
         target = (
@@ -232,6 +224,28 @@ def end_sessions_of_user(db: Session, user: User, *, reason: str) -> int:
         )
         ended += lifecycle.move(db, session, target, reason)
     return ended
+
+
+def _to_end(user: User) -> tuple[ColumnElement[bool], ...]:
+    """The user's sessions that ending their access ends: waiting, or running and not stopping."""
+    return (
+        ComputeSession.owner_id == user.id,
+        ComputeSession.status.in_(OCCUPYING | {SessionStatus.PENDING}),
+        ComputeSession.status != SessionStatus.TERMINATING,
+    )
+
+
+def sessions_to_end(db: Session, user: User) -> tuple[int, int]:
+    """How many of the user's sessions end_sessions_of_user would stop and cancel, now:
+    (running, waiting), for a confirmation to say before it happens."""
+    rows = db.execute(
+        select(ComputeSession.status, func.count())
+        .where(*_to_end(user))
+        .group_by(ComputeSession.status)
+    )
+    counts: dict[SessionStatus, int] = dict(rows.all())
+    waiting = counts.pop(SessionStatus.PENDING, 0)
+    return sum(counts.values()), waiting
 
 
 def apply_reports(db: Session, *, agent: Agent, reports: Iterable[SessionReport]) -> int:
@@ -330,29 +344,3 @@ def _expiry(session: ComputeSession, now: datetime) -> str | None:
     ):
         return _("Idle for too long.")
     return None
-
-
-def read_output(db: Session, *, session: ComputeSession, offset: int) -> tuple[str, int]:
-    """The session's output from `offset` on, as text, and the offset to ask for next.
-
-    A multi-byte character cut at the chunk's end is left for the next read, so text is
-    never garbled at chunk boundaries. Conflict when the agent cannot be reached.
-    """
-    agent = db.get(Agent, session.agent_id) if session.agent_id else None
-    if agent is None:
-        return "", offset
-    raw, next_offset = remote.fetch_logs(agent, session.id, offset=offset)
-    keep = utf8_boundary(raw)
-    return raw[:keep].decode("utf-8", "replace"), next_offset - (len(raw) - keep)
-
-
-def utf8_boundary(raw: bytes) -> int:
-    """How many leading bytes of `raw` end on a character boundary."""
-    for back in range(1, min(4, len(raw)) + 1):
-        byte = raw[-back]
-        if byte < 0x80:
-            return len(raw)
-        if byte >= 0xC0:  # a lead byte: is its sequence complete?
-            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return len(raw) if back >= needed else len(raw) - back
-    return len(raw)

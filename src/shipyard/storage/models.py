@@ -20,6 +20,13 @@ class UsageMode(enum.StrEnum):
     MODEL = "model"
 
 
+class FolderKind(enum.StrEnum):
+    """A folder people make, or a user's home: one each, mounted at /home/work (storage.homes)."""
+
+    FOLDER = "folder"
+    HOME = "home"
+
+
 class Perm(enum.StrEnum):
     """A share's permission: read only, read-write, or read-write with delete."""
 
@@ -39,6 +46,8 @@ class Folder(Base):
     """A folder on a storage host, owned by exactly one user or one project.
 
     Its directory is `<host path>/<id hex>`; the name is only a label, unique per owner.
+    A user's home (`kind` HOME) is named `storage.homes.HOME_NAME`, which no other folder
+    may be: so each user has one at most.
     """
 
     __tablename__ = "folders"
@@ -59,6 +68,9 @@ class Folder(Base):
     )
     usage_mode: Mapped[UsageMode] = mapped_column(
         str_enum(UsageMode, "usage_mode"), default=UsageMode.GENERAL
+    )
+    kind: Mapped[FolderKind] = mapped_column(
+        str_enum(FolderKind, "folder_kind"), default=FolderKind.FOLDER, server_default="folder"
     )
     max_size: Mapped[int | None] = mapped_column(BigInteger, default=None)  # bytes; None: none
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -97,15 +109,24 @@ class FolderPermission(Base):
 
 
 class FolderInvitation(Base):
+    """An invitation to an email address: to its account, or (`invitee_id` None) waiting for
+    an account with that address, so the inviter is told the same whether one exists."""
+
     __tablename__ = "folder_invitations"
-    __table_args__ = (Index("ix_folder_invitations_invitee_state", "invitee_id", "state"),)
+    __table_args__ = (
+        Index("ix_folder_invitations_invitee_state", "invitee_id", "state"),
+        Index("ix_folder_invitations_invitee_email_state", "invitee_email", "state"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     folder_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("folders.id", ondelete="CASCADE"), index=True
     )
     inviter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    invitee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    invitee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )
+    invitee_email: Mapped[str] = mapped_column(String(254))  # lower case
     perm: Mapped[Perm] = mapped_column(str_enum(Perm, "folder_perm"))
     state: Mapped[InvitationState] = mapped_column(
         str_enum(InvitationState, "invitation_state"), default=InvitationState.PENDING

@@ -29,7 +29,7 @@ from shipyard.i18n import _
 from shipyard.projects.models import MemberRole, Project, ProjectMember
 from shipyard.sessions.models import ComputeSession, SessionStatus
 from shipyard.storage import access as acl
-from shipyard.storage import hosts
+from shipyard.storage import homes, hosts
 from shipyard.storage.access import Access, Action, Level, Via
 from shipyard.storage.models import Folder, FolderPermission, Perm
 from shipyard.storage.service import size_limits
@@ -46,7 +46,7 @@ def mountable(db: Session, *, user: User, project: Project) -> list[Access]:
 
 
 def _fits(access: Access, project: Project) -> bool:
-    if not access.can(Action.LIST):
+    if not access.can(Action.LIST) or homes.is_home(access.folder):
         return False
     return access.via is not Via.PROJECT or access.folder.owner_project_id == project.id
 
@@ -97,6 +97,11 @@ def _find(db: Session, user: User, ref: str, project: Project) -> Access:
 
 def _mount_access(db: Session, user: User, ref: str, project: Project) -> Access:
     access = _find(db, user, ref, project)
+    if homes.is_home(access.folder):
+        raise InvalidInput(
+            _("Your home is in every session already, at /home/work; it is not mounted again."),
+            details=FIELD,
+        )
     _hold(db, access)
     if access.level < Level.RO:
         raise PermissionDenied(
@@ -209,6 +214,25 @@ def granted_now(
                     )
                 )
     return found
+
+
+def granted_homes(
+    db: Session, settings: Settings, *, owners: Collection[uuid.UUID]
+) -> dict[uuid.UUID, GrantedMount]:
+    """Each owner's home as their sessions mount it (at /home/work), with its size limit;
+    owners without a home are left out. Five statements at most, however many owners."""
+    found = homes.homes_of(db, owners)
+    limits = size_limits(db, found) if found else {}
+    return {
+        folder.owner_user_id: GrantedMount(
+            source=str(hosts.agent_directory(settings, folder)),
+            name=homes.HOME_NAME,
+            access="full",
+            limit=limits.get(folder.id),
+        )
+        for folder in found
+        if folder.owner_user_id is not None
+    }
 
 
 def _folders(db: Session, folder_ids: set[uuid.UUID]) -> dict[uuid.UUID, Folder]:

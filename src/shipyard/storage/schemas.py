@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shipyard.storage.models import InvitationState, Perm, UsageMode
+from shipyard.storage.models import FolderKind, InvitationState, Perm, UsageMode
 from shipyard.validation import NO_NUL
 
 # The same rule as a session's mount name: folders appear as /home/work/<name>.
@@ -38,6 +38,7 @@ class FolderPublic(BaseModel):
     folder_name: str  # the owner's name for it
     host: str
     usage_mode: UsageMode
+    kind: FolderKind  # "home": the owner's home, at /home/work in each of their sessions
     owner: str  # an email, or the project's name
     ownership: str  # "user" or "project"
     via: str  # own, project, shared, admin

@@ -9,7 +9,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy import ColumnElement, String, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,9 +25,9 @@ from shipyard.projects import service as projects
 from shipyard.projects.models import Project
 from shipyard.sessions.models import FINISHED, ComputeSession
 from shipyard.storage import access as acl
-from shipyard.storage import hosts, paths, staging
+from shipyard.storage import homes, hosts, paths, staging
 from shipyard.storage.access import Access, Action, Via
-from shipyard.storage.models import Folder, FolderPermission, Upload
+from shipyard.storage.models import Folder, FolderKind, FolderPermission, Upload
 from shipyard.storage.schemas import FolderCreate, FolderPublic
 from shipyard.users.models import User
 
@@ -57,7 +57,7 @@ def folder_info(db: Session, settings: Settings, *, user: User, ref: str) -> Acc
 
 
 def list_folders(db: Session, settings: Settings, *, user: User) -> list[Access]:
-    """The user's folders with their usage.
+    """The user's folders with their usage, their home among them once it is made.
 
     Only folders never measured, or changed through Shipyard since (an upload, a delete),
     are measured here; the rest show the last figure, which `storage.monitor` renews in the
@@ -94,7 +94,11 @@ def all_folders(db: Session, *, admin: User) -> list[Access]:
 
 
 def own_folder_count(db: Session, user: User) -> int:
-    return db.scalar(select(func.count()).where(Folder.owner_user_id == user.id)) or 0
+    """The folders the user made (their home is not one of them)."""
+    query = select(func.count()).where(
+        Folder.owner_user_id == user.id, Folder.kind == FolderKind.FOLDER
+    )
+    return db.scalar(query) or 0
 
 
 def max_folder_count(db: Session, user: User) -> int | None:
@@ -240,18 +244,36 @@ def check_room(db: Session, settings: Settings, folder: Folder, *, adding: int) 
     )
     if used + int(reserved or 0) + adding > limit:
         raise QuotaExceeded(
-            _(
-                "This would take the folder over its size limit: %(used)s used and "
-                "%(reserved)s in other uploads of %(limit)s, and this needs %(adding)s."
-            )
-            % {
-                "used": human_bytes(used),
-                "reserved": human_bytes(int(reserved or 0)),
-                "limit": human_bytes(limit),
-                "adding": human_bytes(adding),
-            },
+            _over_size_limit(used=used, reserved=int(reserved or 0), limit=limit, adding=adding),
             details={"limit": "folder_size", "max_size": limit, "used": used},
         )
+
+
+def _over_size_limit(*, used: int, reserved: int, limit: int, adding: int) -> str:
+    """Why `adding` bytes do not fit, with every amount (other uploads only when there are)."""
+    values = {
+        "adding": human_bytes(adding),
+        "limit": human_bytes(limit),
+        "used": human_bytes(used),
+        "reserved": human_bytes(reserved),
+        "left": human_bytes(max(0, limit - used - reserved)),
+    }
+    if reserved:
+        return (
+            _(
+                "This needs %(adding)s, which would take the folder over its size limit of "
+                "%(limit)s: %(used)s is used and %(reserved)s is held by other uploads in "
+                "progress, so %(left)s is left."
+            )
+            % values
+        )
+    return (
+        _(
+            "This needs %(adding)s, which would take the folder over its size limit of "
+            "%(limit)s: %(used)s is used, so %(left)s is left."
+        )
+        % values
+    )
 
 
 def human_bytes(count: int) -> str:
@@ -366,6 +388,7 @@ def _store(db: Session, settings: Settings, folder: Folder) -> None:
 def rename_folder(db: Session, *, user: User, ref: str, name: str) -> Access:
     """The owner renames the folder; someone it is shared with renames their view of it."""
     access = acl.resolve(db, user, ref)
+    homes.refuse_change(access.folder)
     if access.name == name:
         return access
     if access.via is Via.SHARED:
@@ -402,10 +425,7 @@ def delete_folder(db: Session, settings: Settings, *, user: User, ref: str) -> N
     db.execute(update(Folder).where(Folder.id == folder.id).values(name=Folder.name))
     in_use = db.scalars(
         select(ComputeSession.name)
-        .where(
-            ComputeSession.status.not_in(FINISHED),
-            cast(ComputeSession.mounts, String).contains(str(folder.id)),
-        )
+        .where(ComputeSession.status.not_in(FINISHED), _mounting(folder))
         .limit(3)
     ).all()
     if in_use:
@@ -435,6 +455,13 @@ def delete_folder(db: Session, settings: Settings, *, user: User, ref: str) -> N
     log.info("folder %s (%s) deleted by %s", folder.id, folder.name, user.email)
 
 
+def _mounting(folder: Folder) -> ColumnElement[bool]:
+    """Sessions that mount the folder: every session of a home's owner."""
+    if homes.is_home(folder):
+        return ComputeSession.owner_id == folder.owner_user_id
+    return cast(ComputeSession.mounts, String).contains(str(folder.id))
+
+
 def present(db: Session, accesses: list[Access]) -> list[FolderPublic]:
     limits = size_limits(db, [access.folder for access in accesses])
     return [_public(access, limits[access.folder.id]) for access in accesses]
@@ -448,6 +475,7 @@ def _public(access: Access, limit: int | None) -> FolderPublic:
         folder_name=folder.name,
         host=folder.host,
         usage_mode=folder.usage_mode,
+        kind=folder.kind,
         owner=access.owner_label,
         ownership="user" if folder.owner_user_id is not None else "project",
         via=access.via.value,

@@ -1,9 +1,12 @@
 """Sharing a folder by invitation: invite, accept or decline, cancel, change or revoke access.
 
 Only the owner of a user folder shares it (project folders are shared by project membership).
-An invitation names an active user by email; accepting it grants its permission under the
-folder's name, or under `<name>-<owner>` (then `-2`, `-3` ...) when the invitee already has a
-folder or share of that name, so every name a user sees, and mounts, stays unique.
+An invitation names an email address. The inviter is told the same whether an account has
+that address or not (nobody learns from sharing who has an account): an invitation to an
+address without an active account waits, and its account sees it once it exists and is
+active. Accepting grants the invitation's permission under the folder's name, or under
+`<name>-<owner>` (then `-2`, `-3` ...) when the invitee already has a folder or share of
+that name, so every name a user sees, and mounts, stays unique.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from shipyard.audit.models import Action as Audited
@@ -21,7 +24,7 @@ from shipyard.db import utcnow
 from shipyard.errors import Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
 from shipyard.storage import access as acl
-from shipyard.storage import mounts
+from shipyard.storage import homes, mounts
 from shipyard.storage.access import Action, Via
 from shipyard.storage.models import (
     Folder,
@@ -40,39 +43,40 @@ def _owned_user_folder(db: Session, user: User, ref: str) -> Folder:
     found = acl.require(db, user, ref, Action.INVITE)
     if found.via is not Via.OWN:
         raise InvalidInput(_("Project folders are shared through project membership."))
+    homes.refuse_change(found.folder)
     return found.folder
 
 
 def invite(db: Session, *, user: User, ref: str, email: str, perm: Perm) -> FolderInvitation:
+    """Invite an address; the same work and answer whether an account has it (module doc).
+
+    Refusals name only what the owner sees already: their own address, a share, a pending
+    invitation of this folder.
+    """
     folder = _owned_user_folder(db, user, ref)
-    invitee = db.scalar(
-        select(User).where(
-            func.lower(User.email) == email.strip().lower(), User.status == UserStatus.ACTIVE
-        )
-    )
-    if invitee is None:
-        raise NotFound(
-            _("No active user has the email address %(email)s.") % {"email": email},
-            details={"field": "email"},
-        )
-    if invitee.id == user.id:
+    address = email.strip().lower()
+    if address == user.email.lower():
         raise InvalidInput(_("You own this folder already."), details={"field": "email"})
-    if _grant(db, folder.id, invitee.id) is not None:
+    invitee = db.scalar(select(User).where(func.lower(User.email) == address))
+    if _shared_with(db, folder.id, address):
         raise Conflict(
-            _("%(email)s has access already; change the permission instead.")
-            % {"email": invitee.email},
+            _("%(email)s has access already; change the permission instead.") % {"email": address},
             details={"field": "email"},
         )
-    if _pending(db, folder.id, invitee.id) is not None:
+    if _pending(db, folder.id, address) is not None:
         raise Conflict(
-            _("%(email)s has an invitation to this folder already.") % {"email": invitee.email},
+            _("%(email)s has an invitation to this folder already.") % {"email": address},
             details={"field": "email"},
         )
     invitation = FolderInvitation(
-        folder_id=folder.id, inviter_id=user.id, invitee_id=invitee.id, perm=perm
+        folder_id=folder.id,
+        inviter_id=user.id,
+        invitee_id=invitee.id if invitee is not None else None,
+        invitee_email=address,
+        perm=perm,
     )
     db.add(invitation)
-    _record(db, Audited.FOLDER_INVITE, user, folder, invitee=invitee.email, perm=str(perm))
+    _record(db, Audited.FOLDER_INVITE, user, folder, invitee=address, perm=str(perm))
     db.commit()
     return invitation
 
@@ -94,26 +98,49 @@ def _grant(db: Session, folder_id: uuid.UUID, user_id: uuid.UUID) -> FolderPermi
     return db.get(FolderPermission, (folder_id, user_id))
 
 
-def _pending(db: Session, folder_id: uuid.UUID, user_id: uuid.UUID) -> FolderInvitation | None:
+def _shared_with(db: Session, folder_id: uuid.UUID, address: str) -> bool:
+    found = db.scalar(
+        select(FolderPermission.user_id)
+        .join(User, User.id == FolderPermission.user_id)
+        .where(FolderPermission.folder_id == folder_id, func.lower(User.email) == address)
+    )
+    return found is not None
+
+
+def _pending(db: Session, folder_id: uuid.UUID, address: str) -> FolderInvitation | None:
     return db.scalar(
         select(FolderInvitation).where(
             FolderInvitation.folder_id == folder_id,
-            FolderInvitation.invitee_id == user_id,
+            FolderInvitation.invitee_email == address,
             FolderInvitation.state == InvitationState.PENDING,
         )
     )
 
 
+def _addressed_to(user: User) -> ColumnElement[bool]:
+    """Invitations to this user: to their account, or to their address before it had one."""
+    return or_(
+        FolderInvitation.invitee_id == user.id,
+        and_(
+            FolderInvitation.invitee_id.is_(None),
+            FolderInvitation.invitee_email == user.email.lower(),
+        ),
+    )
+
+
 def _invitation_to(db: Session, user: User, invitation_id: uuid.UUID) -> FolderInvitation:
-    """A pending invitation addressed to this user from an active inviter, or NotFound."""
-    invitation = db.get(FolderInvitation, invitation_id)
+    """A pending invitation addressed to this user from an active inviter, or NotFound; one
+    addressed to their email alone is theirs from now on."""
+    invitation = db.scalar(
+        select(FolderInvitation).where(FolderInvitation.id == invitation_id, _addressed_to(user))
+    )
     if (
         invitation is None
-        or invitation.invitee_id != user.id
         or invitation.state is not InvitationState.PENDING
         or not _active(db, invitation.inviter_id)
     ):
         raise _no_invitation()
+    invitation.invitee_id = user.id
     return invitation
 
 
@@ -193,8 +220,7 @@ def cancel(db: Session, *, user: User, invitation_id: uuid.UUID) -> None:
         raise _no_invitation()
     invitation.state = InvitationState.CANCELED
     invitation.responded_at = utcnow()
-    invitee = db.scalar(select(User.email).where(User.id == invitation.invitee_id)) or ""
-    _record(db, Audited.FOLDER_INVITE_CANCEL, user, folder, invitee=invitee)
+    _record(db, Audited.FOLDER_INVITE_CANCEL, user, folder, invitee=invitation.invitee_email)
     db.commit()
 
 
@@ -289,18 +315,17 @@ def pending_for(db: Session, user: User) -> list[InvitationPublic]:
     """Invitations waiting for this user's answer, newest first, from active inviters only."""
     return _invitations(
         db,
-        FolderInvitation.invitee_id == user.id,
+        _addressed_to(user),
         FolderInvitation.state == InvitationState.PENDING,
     )
 
 
 def _invitations(db: Session, *conditions: object) -> list[InvitationPublic]:
-    inviter, invitee = aliased(User), aliased(User)
+    inviter = aliased(User)
     rows = db.execute(
-        select(FolderInvitation, Folder.name, inviter.email, invitee.email)
+        select(FolderInvitation, Folder.name, inviter.email, FolderInvitation.invitee_email)
         .join(Folder, Folder.id == FolderInvitation.folder_id)
         .join(inviter, inviter.id == FolderInvitation.inviter_id)
-        .join(invitee, invitee.id == FolderInvitation.invitee_id)
         .where(*conditions, inviter.status == UserStatus.ACTIVE)  # type: ignore[arg-type]
         .order_by(FolderInvitation.created_at.desc())
     )

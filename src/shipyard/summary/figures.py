@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from shipyard.resources.slots import UNLIMITED, ZERO, amount_text, humanize
+from shipyard.i18n import _
+from shipyard.resources.slots import UNLIMITED, ZERO, amount_text, humanize, show_amount, with_unit
 
 WARN_AT = Decimal("0.8")  # a gauge at or above this share of its total shows a warning
 
@@ -46,6 +47,11 @@ class Gauge:
     def total_text(self) -> str:
         return humanize(self.slot, self.total)
 
+    @property
+    def pair_text(self) -> str:
+        """ "3 / 6 cores", "1 GiB / 8 GiB", "2 / ∞": used of total in the slot's unit."""
+        return with_unit(self.slot, f"{self.used_text} / {self.total_text}", self.total)
+
     def wire(self) -> dict[str, str]:
         """Exact amounts for the API ("inf" when unlimited)."""
         return {"used": amount_text(self.used), "total": amount_text(self.total)}
@@ -60,11 +66,23 @@ class SlotFigures:
     user: Gauge
     group: Gauge
     project: Gauge
-    remaining: Decimal  # what one more session could still get under both limits
+    remaining: Decimal  # what one more session could get now (resources.quota.room)
+    bound: str = "user"  # the limit that sets it: user, project, group, sessions, pending
 
     @property
     def remaining_text(self) -> str:
-        return humanize(self.slot, self.remaining)
+        return show_amount(self.slot, self.remaining)
+
+    @property
+    def bound_text(self) -> str:
+        """Which limit sets Remaining, as the reader sees it under the figure."""
+        return {
+            "user": _("set by your limit"),
+            "project": _("set by the project's limit"),
+            "group": _("the most free on one agent of this group"),
+            "sessions": _("you run as many sessions as your policy allows"),
+            "pending": _("you have as many pending sessions as your policy allows"),
+        }.get(self.bound, "")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,13 @@ class SlotStatisticsPublic(BaseModel):
     user: GaugePublic
     resource_group: GaugePublic
     project: GaugePublic
-    remaining: str = Field(description="what one more session could still get under the limits")
+    remaining: str = Field(
+        description="what one more session could get now under every limit at once and the "
+        "group's free capacity (the most free on one agent)"
+    )
+    remaining_set_by: str = Field(
+        description='the limit that sets it: "user", "project", "group", "sessions", "pending"'
+    )
 
 
 class ResourceStatisticsPublic(BaseModel):
@@ -45,6 +51,7 @@ class ResourceStatisticsPublic(BaseModel):
                     resource_group=GaugePublic.of(row.group),
                     project=GaugePublic.of(row.project),
                     remaining=amount_text(row.remaining),
+                    remaining_set_by=row.bound,
                 )
                 for row in figures.slots
             ],

@@ -11,7 +11,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from shipyard.agents import service as agents
 from shipyard.agents.models import Agent, AgentStatus, ResourceGroup
@@ -21,8 +21,10 @@ from shipyard.policies import service as policies
 from shipyard.policies.models import ResourcePolicy
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
+from shipyard.resources import quota as rules
+from shipyard.resources.ledger import EMPTY, Held
 from shipyard.resources.models import SESSIONS_SLOT, Scope, Usage
-from shipyard.resources.slots import SLOT_KINDS, UNLIMITED, ZERO, Limits, from_units
+from shipyard.resources.slots import UNLIMITED, ZERO, Limits, ResourceSlots, from_units, slot_label
 from shipyard.sessions.models import FINISHED, ComputeSession, SessionStatus
 from shipyard.summary.figures import (
     Gauge,
@@ -65,8 +67,17 @@ def resource_statistics(
     group = group or (groups[0] if groups else None)
     held = _held(db, user=user, project=project, group=group)
     user_policy = policies.policy_of_user(db, user)
-    project_limits = policies.policy_of_project(db, project).limits
-    capacity = _group_capacity(db, group) if group else {}
+    project_policy = policies.policy_of_project(db, project)
+    project_limits = project_policy.limits
+    capacity, largest = _group_capacity(db, group) if group else ({}, ResourceSlots())
+    rooms = rules.room(
+        user=user_policy.quota,
+        project=project_policy.quota,
+        user_held=_as_held(held.get((Scope.USER, str(user.id)))),
+        project_held=_as_held(held.get((Scope.PROJECT, str(project.id)))),
+        largest=largest,
+        pending=_pending_of(db, user.id),
+    )
     slots = [
         _slot_figures(
             slot,
@@ -74,6 +85,7 @@ def resource_statistics(
             keys=(str(user.id), str(project.id), str(group.id) if group else ""),
             limits=(user_policy.limits, project_limits),
             capacity=capacity.get(slot, ZERO),
+            room=rooms[slot],
         )
         for slot in SLOTS
         if _shown(slot, user_policy.limits, project_limits, capacity)
@@ -131,16 +143,56 @@ def _held(
     return amounts
 
 
-def _group_capacity(db: Session, group: ResourceGroup) -> dict[str, Decimal]:
-    """What the group's live schedulable agents offer, summed in SQL."""
+def _as_held(units: dict[str, int] | None) -> Held:
+    """A scope's ledger row (storage units) as the quota rules read it."""
+    if not units:
+        return EMPTY
+    slots = {slot: from_units(slot, amount) for slot, amount in units.items() if slot in SLOTS}
+    return Held(ResourceSlots(slots), units.get(SESSIONS_SLOT, 0))
+
+
+def _group_capacity(db: Session, group: ResourceGroup) -> tuple[dict[str, Decimal], ResourceSlots]:
+    """What the group's live schedulable agents offer in all, and the most free on any one
+    of them (capacity less its ledger row), per slot, in one SQL statement."""
+    held = {slot: aliased(Usage) for slot in _CAPACITY}
+    free = [
+        func.coalesce(func.max(column - func.coalesce(held[slot].amount, 0)), 0)
+        for slot, column in _CAPACITY.items()
+    ]
+    query = select(
+        *(func.coalesce(func.sum(column), 0) for column in _CAPACITY.values()), *free
+    ).select_from(Agent)
+    for slot, usage in held.items():
+        query = query.outerjoin(
+            usage,
+            and_(usage.scope == Scope.AGENT, usage.scope_id == Agent.id, usage.slot == slot),
+        )
     row = db.execute(
-        select(*(func.coalesce(func.sum(column), 0) for column in _CAPACITY.values())).where(
+        query.where(
             Agent.resource_group_id == group.id,
             Agent.status == AgentStatus.ALIVE,
             Agent.schedulable.is_(True),
         )
     ).one()
-    return {slot: from_units(slot, int(value)) for slot, value in zip(_CAPACITY, row, strict=True)}
+    total, most = row[: len(_CAPACITY)], row[len(_CAPACITY) :]
+    capacity = {slot: from_units(slot, int(v)) for slot, v in zip(_CAPACITY, total, strict=True)}
+    largest = {
+        slot: max(ZERO, from_units(slot, int(v))) for slot, v in zip(_CAPACITY, most, strict=True)
+    }
+    return capacity, ResourceSlots(largest)
+
+
+def _pending_of(db: Session, owner: uuid.UUID) -> int:
+    """The owner's PENDING sessions, which the pending limit counts."""
+    query = select(func.count()).select_from(ComputeSession)
+    return int(
+        db.scalar(
+            query.where(
+                ComputeSession.owner_id == owner, ComputeSession.status == SessionStatus.PENDING
+            )
+        )
+        or 0
+    )
 
 
 def _shown(slot: str, user: Limits, project: Limits, capacity: dict[str, Decimal]) -> bool:
@@ -155,6 +207,7 @@ def _slot_figures(
     keys: tuple[str, str, str],
     limits: tuple[Limits, Limits],
     capacity: Decimal,
+    room: rules.Room,
 ) -> SlotFigures:
     user_id, project_id, group_id = keys
     used = {
@@ -166,24 +219,15 @@ def _slot_figures(
         )
     }
     user_limit, project_limit = limits
-    remaining = min(
-        max(ZERO, user_limit[slot] - used[Scope.USER]),
-        max(ZERO, project_limit[slot] - used[Scope.PROJECT]),
-    )
     return SlotFigures(
         slot=slot,
-        label=_slot_label(slot),
+        label=slot_label(slot),
         user=Gauge(slot, used[Scope.USER], user_limit[slot]),
         group=Gauge(slot, used[Scope.GROUP], capacity),
         project=Gauge(slot, used[Scope.PROJECT], project_limit[slot]),
-        remaining=remaining,
+        remaining=room.amount,
+        bound=room.bound,
     )
-
-
-def _slot_label(slot: str) -> str:
-    labels = {"cpu": _("CPU"), "mem": _("Memory"), "cuda.device": _("GPU")}
-    kind = SLOT_KINDS.get(slot)
-    return labels.get(slot, kind.label if kind else slot)
 
 
 def _sessions_gauge(units: dict[str, int], policy: ResourcePolicy) -> Gauge:
@@ -239,7 +283,7 @@ def _utilised(slot: str, *, capacity: int, used: int, reserved: dict[str, int]) 
     busy = Decimal(used) / GPU_PERCENT if slot == "cuda.device" else from_units(slot, used)
     return Utilised(
         slot=slot,
-        label=_slot_label(slot),
+        label=slot_label(slot),
         reserved=Gauge(slot, from_units(slot, reserved.get(slot, 0)), total),
         used=Gauge(slot, busy, total),
     )

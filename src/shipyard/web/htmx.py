@@ -1,4 +1,9 @@
-"""Rendering: a full page, or for an htmx request only the fragment it asked for."""
+"""Rendering: a full page, or for an htmx request only the fragment it asked for.
+
+A route that answers only fragments (a panel's refresh) takes `FRAGMENT_ONLY`: a browser that
+opens its address as a page (a link, a typed address, the redirect after logging in) is sent
+to the page the fragment belongs to instead of being shown a bare, unstyled fragment.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from shipyard.web import cookies
 from shipyard.web.deps import Viewer
@@ -15,6 +22,35 @@ from shipyard.web.deps import Viewer
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
+
+
+def is_navigation(request: Request) -> bool:
+    """The browser opens this address as a page (Fetch Metadata), not a script's request."""
+    return request.method == "GET" and request.headers.get("sec-fetch-mode") == "navigate"
+
+
+async def fragment_only(request: Request) -> None:
+    """A navigation to a fragment's address goes to its page (see the module docstring)."""
+    if is_navigation(request):
+        raise HTTPException(status_code=303, headers={"Location": page_above(request)})
+
+
+FRAGMENT_ONLY = Depends(fragment_only)
+
+
+def page_above(request: Request) -> str:
+    """The nearest parent address the app answers with GET; the Summary page at the latest."""
+    parts = request.url.path.strip("/").split("/")
+    for end in range(len(parts) - 1, 0, -1):
+        candidate = "/" + "/".join(parts[:end])
+        if _answers_get(request, candidate):
+            return candidate
+    return "/"
+
+
+def _answers_get(request: Request, path: str) -> bool:
+    scope = {**request.scope, "method": "GET", "path": path, "query_string": b""}
+    return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
 
 
 def templates(request: Request) -> Any:

@@ -26,6 +26,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 Context = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 DIALOG_DONE = "shipyard:dialog-done"
+# A refused form's answer says so, whatever its status (htmx gets 200 to swap the form in):
+# app.js records it in the client log as a validation error.
+OUTCOME_HEADER = "X-Shipyard-Outcome"
+INVALID = "invalid"
 
 
 def attempt(
@@ -37,14 +41,18 @@ def attempt(
 ) -> R:
     """The one submit path: run `action`; a domain error of `catch` goes to `on_refused`.
 
-    Any other error (and a domain error outside `catch`) propagates to web/errors.py.
+    A response `on_refused` returns is marked invalid (OUTCOME_HEADER). Any other error (and a
+    domain error outside `catch`) propagates to web/errors.py.
     """
     try:
         result = action()
     except ShipyardError as exc:
         if not isinstance(exc, catch):
             raise
-        return on_refused(exc)
+        refused = on_refused(exc)
+        if isinstance(refused, Response):
+            refused.headers[OUTCOME_HEADER] = INVALID
+        return refused
     return on_done(result)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,7 +17,9 @@ CSP = (
     "form-action 'self'; object-src 'none'"
 )
 # Swagger UI and xterm.js add <style> elements at run time; their pages run no inline script.
+# xterm.js draws the terminal page and a session's output on the session's page.
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+_STYLED_PAGES = re.compile(r"^(/api/docs|/sessions/(?!launcher$)[^/]+(/terminal)?)$")
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -45,7 +49,7 @@ class ConsoleMiddleware:
             or negotiate(connection.headers.get("accept-language"), default=self.default_language)
         )
         path = scope["path"]
-        csp = DOCS_CSP if path == "/api/docs" or path.endswith("/terminal") else CSP
+        csp = DOCS_CSP if path.endswith("/terminal") or _STYLED_PAGES.match(path) else CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -43,6 +43,9 @@ NOT_EXECUTABLE_EXIT = state.NOT_EXECUTABLE_EXIT
 
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")
 _MOUNT_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]{0,127}")
+#: The name of the owner's home among a session's mounts (no folder can be called so): it
+#: is bound at /home/work itself, and the other folders are mounted inside it.
+HOME = "~"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -53,7 +56,8 @@ class Mount:
     `source` is an absolute host path; `name` one path component of letters, digits and
     . _ - (not "." or "..", not starting with "-"). `access` is what the session may do
     there: "ro" read; "rw" also create, write, replace and rename, but not delete; "full"
-    everything (see shipyard.agent.folders).
+    everything (see shipyard.agent.folders). The mount named `HOME` is the owner's home,
+    bound at /home/work itself.
     """
 
     source: Path
@@ -63,6 +67,10 @@ class Mount:
     @property
     def read_only(self) -> bool:
         return self.access == "ro"
+
+    @property
+    def home(self) -> bool:
+        return self.name == HOME
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,9 @@ class SessionSpec:
     "none" gives it loopback alone, "outbound" user-mode networking to the outside, where
     the host, link-local and private addresses stay unreachable except the networks (or
     `network:port`) in `network_allow`. `ro_paths` are host directories (an environment's
-    installation) bound read-only at the same path. `scratch` bounds the session's own
-    /home/work, kept in memory and counted against `mem` (bytes, 0: the runtime's default).
+    installation) bound read-only at the same path. `scratch` bounds the session's scratch
+    space, kept in memory and counted against `mem` (bytes, 0: the runtime's default): its
+    /home/work, or, when `mounts` holds the owner's home (`HOME`), its /tmp.
     """
 
     session_id: str
@@ -188,7 +197,7 @@ def check_spec(spec: SessionSpec) -> None:
         raise SessionStartError("the command and environment cannot contain NUL characters")
     names = [mount.name for mount in spec.mounts]
     for name in names:
-        if not _MOUNT_NAME.fullmatch(name) or name in {".", ".."}:
+        if name != HOME and (not _MOUNT_NAME.fullmatch(name) or name in {".", ".."}):
             raise SessionStartError(
                 f"invalid folder name {name!r}: use one path component of letters, digits, . _ -"
             )

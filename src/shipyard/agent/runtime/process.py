@@ -71,7 +71,8 @@ class ProcessRuntime(Runtime):
     names none; a spec's uid must lie in `uid_range` (never root or a system account);
     not as root, sessions run as the agent's user. `bwrap` names the bubblewrap binary
     (None: none); without it sessions are refused unless `allow_unsandboxed`. Sessions'
-    homes are tmpfs of `scratch` bytes unless their spec says otherwise. `cgroups` picks
+    scratch space (their /home/work, or /tmp when the owner's home is mounted) is a tmpfs
+    of `scratch` bytes unless their spec says otherwise. `cgroups` picks
     the hierarchy ("auto": v2 if it has the controllers, else v1, else rlimits only).
     Session cgroups are created under `<hierarchy>/<cgroup_root>/<session_id>`, at the
     hierarchy's top: sessions are not counted against whatever cgroup the agent itself runs in.
@@ -251,7 +252,7 @@ class ProcessRuntime(Runtime):
             if problem is not None:
                 self._record_failed_start(staging, spec=spec, problem=problem, created=created)
             elif launch.home_size is not None:
-                self._mount_home(staging, launch)
+                self._mount_home(staging, launch, tmp=any(m.home for m in spec.mounts))
             staging.root.rename(session.root)  # the home's mount moves with it
         except BaseException:
             home.unmount(staging.home)
@@ -272,9 +273,11 @@ class ProcessRuntime(Runtime):
             raise
 
     @staticmethod
-    def _mount_home(session: SessionDir, launch: Launch) -> None:
+    def _mount_home(session: SessionDir, launch: Launch, *, tmp: bool) -> None:
+        """The scratch tmpfs: the session's /home/work, or its /tmp (`tmp`, sticky)."""
+        size, mode = launch.home_size or 0, 0o1777 if tmp else 0o755
         try:
-            home.mount(session.home, size=launch.home_size or 0, uid=launch.uid, gid=launch.gid)
+            home.mount(session.home, size=size, uid=launch.uid, gid=launch.gid, mode=mode)
         except OSError as error:
             raise SessionStartError(f"the session's home could not be created: {error}") from None
 
@@ -318,7 +321,11 @@ class ProcessRuntime(Runtime):
                 etc=session.etc,
                 cpu_online=session.cpu_online,
                 seccomp=self._seccomp,
-                folders={m.name: session.folders / m.name for m in spec.mounts if uid is not None},
+                folders={
+                    m.name: session.folders / (folders.WORK if m.home else m.name)
+                    for m in spec.mounts
+                    if uid is not None
+                },
             )
             argv, slots = sandbox.bwrap_argv(
                 self._bwrap,

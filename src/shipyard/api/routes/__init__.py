@@ -13,6 +13,7 @@ from shipyard.api.routes import (
     admin_maintenance,
     admin_policies,
     admin_projects,
+    admin_sessions,
     admin_users,
     auth,
     catalog,
@@ -49,6 +50,7 @@ for module in (
     admin_maintenance,
     admin_announcement,
     admin_audit,
+    admin_sessions,
 ):
     router.include_router(module.router)
 router.include_router(admin_announcement.public_router)

@@ -125,7 +125,8 @@ def shares(ref: str, user: ApiUser, db: DbDep) -> SharesPublic:
 
 @router.post("/{ref}/invitations", status_code=status.HTTP_201_CREATED)
 def invite(ref: str, body: InvitationCreate, user: ApiUser, db: DbDep) -> InvitationPublic:
-    """Invite an active user by email; they accept or decline it."""
+    """Invite by email; they accept or decline it. The answer is the same whether an account
+    has the address (an invitation to one without waits for it): nobody learns who has one."""
     invitation = sharing.invite(db, user=user, ref=ref, email=body.email, perm=body.permission)
     return next(
         i for i in sharing.shares_of(db, user=user, ref=ref).pending if i.id == invitation.id

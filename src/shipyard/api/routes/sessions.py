@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import PlainTextResponse, Response
 
 from shipyard.api.deps import ApiUser
 from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.resources.schemas import FitReport
+from shipyard.sessions import logs as session_logs
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import FINISHED
 from shipyard.sessions.presenter import present
@@ -62,9 +64,25 @@ def terminate(ref: str, user: ApiUser, db: DbDep) -> SessionPublic:
 
 
 @router.get("/{ref}/logs")
-def logs(ref: str, user: ApiUser, db: DbDep, offset: Annotated[int, Query(ge=0)] = 0) -> LogChunk:
-    """Output from `offset` on; `finished` tells a follower when to stop."""
+def logs(
+    ref: str,
+    user: ApiUser,
+    db: DbDep,
+    settings: SettingsDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    plain: Annotated[bool, Query(description="whole lines without terminal control codes")] = False,
+) -> LogChunk:
+    """Output from `offset` on; `finished` tells a follower when to stop. The manager keeps
+    the last part of it (the policy's max_log_size) after the agent has forgotten it."""
     session = sessions.by_name_or_id(db, viewer=user, ref=ref)
     finished = session.status in FINISHED
-    data, next_offset = sessions.read_output(db, session=session, offset=offset)
-    return LogChunk(data=data, offset=next_offset, finished=finished and not data)
+    read = session_logs.read_output(db, settings, session=session, offset=offset, plain=plain)
+    done = finished and not read.data and not read.more
+    return LogChunk(data=read.data, offset=read.offset, finished=done)
+
+
+@router.get("/{ref}/logs.txt", response_class=PlainTextResponse)
+def plain_logs(ref: str, user: ApiUser, db: DbDep, settings: SettingsDep) -> Response:
+    """Everything kept of the output as a plain-text file, terminal control codes removed."""
+    session = sessions.by_name_or_id(db, viewer=user, ref=ref)
+    return session_logs.plain_download(db, settings, session=session)

@@ -13,6 +13,7 @@ from shipyard.cli.admin import (
     maintenance,
     policies,
     projects,
+    sessions,
     users,
 )
 
@@ -26,3 +27,4 @@ app.add_typer(groups.app, name="resource-group")
 app.add_typer(announcement.app, name="announcement")
 app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(agents.app, name="agent")
+app.add_typer(sessions.app, name="session")

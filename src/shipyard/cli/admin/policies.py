@@ -30,6 +30,7 @@ LIMITS = {  # option key -> API field
     "max_folders": "max_folder_count",
     "max_folder_size": "max_folder_size",
     "max_scratch": "max_session_scratch",
+    "max_log_size": "max_log_size",
     "on_quota": "on_quota",
 }
 MaxSessions = Annotated[str | None, typer.Option("--max-sessions", help=UNLIMITED_HELP)]
@@ -41,6 +42,14 @@ IdleTimeout = Annotated[str | None, typer.Option("--idle-timeout", help="e.g. 30
 MaxFolders = Annotated[str | None, typer.Option("--max-folders", help=UNLIMITED_HELP)]
 MaxFolderSize = Annotated[
     str | None, typer.Option("--max-folder-size", help="e.g. 100g, or 'unlimited'")
+]
+MaxLogSize = Annotated[
+    str | None,
+    typer.Option(
+        "--max-log-size",
+        help="how much of each session's output the manager keeps (the last part), "
+        "e.g. 16m (at least 64k), or 'default'",
+    ),
 ]
 MaxScratch = Annotated[
     str | None,
@@ -109,6 +118,7 @@ def _show(policy: dict[str, Any], output: Output) -> None:
             ("idle timeout", _limit(policy["idle_timeout"], " s")),
             ("max folder size", _limit(policy["max_folder_size"], " bytes")),
             ("max scratch", _scratch(policy["max_session_scratch"])),
+            ("max log size", _scratch(policy.get("max_log_size"))),
             ("on quota", policy["on_quota"]),
         ]
     rows.append(("used by", f"{policy['users']} user(s), {policy['projects']} project(s)"))
@@ -152,6 +162,7 @@ def create(
     max_folders: MaxFolders = None,
     max_folder_size: MaxFolderSize = None,
     max_scratch: MaxScratch = None,
+    max_log_size: MaxLogSize = None,
     on_quota: OnQuota = None,
     output: Output = OutputOption,
 ) -> None:
@@ -159,7 +170,8 @@ def create(
     limits = {
         "max_sessions": max_sessions, "max_pending": max_pending, "max_lifetime": max_lifetime,
         "idle_timeout": idle_timeout, "max_folders": max_folders,
-        "max_folder_size": max_folder_size, "max_scratch": max_scratch, "on_quota": on_quota,
+        "max_folder_size": max_folder_size, "max_scratch": max_scratch,
+        "max_log_size": max_log_size, "on_quota": on_quota,
     }  # fmt: skip
     body = {"name": name, "kind": kind, **_body(slot, limits)}
     _show(once("POST", "/api/v1/admin/policies", json=body), output)
@@ -178,6 +190,7 @@ def update(
     max_folders: MaxFolders = None,
     max_folder_size: MaxFolderSize = None,
     max_scratch: MaxScratch = None,
+    max_log_size: MaxLogSize = None,
     on_quota: OnQuota = None,
     output: Output = OutputOption,
 ) -> None:
@@ -185,7 +198,8 @@ def update(
     limits = {
         "max_sessions": max_sessions, "max_pending": max_pending, "max_lifetime": max_lifetime,
         "idle_timeout": idle_timeout, "max_folders": max_folders,
-        "max_folder_size": max_folder_size, "max_scratch": max_scratch, "on_quota": on_quota,
+        "max_folder_size": max_folder_size, "max_scratch": max_scratch,
+        "max_log_size": max_log_size, "on_quota": on_quota,
     }  # fmt: skip
     body = _body(slot, limits)
     if name is not None:

@@ -12,10 +12,11 @@ from shipyard.web.admin import (
     overview,
     policies,
     projects,
+    sessions,
     users,
 )
 
 router = APIRouter()
-AREAS = (overview, users, projects, policies, agents, maintenance, announcement, audit)
+AREAS = (overview, users, sessions, projects, policies, agents, maintenance, announcement, audit)
 for area in AREAS:
     router.include_router(area.router)

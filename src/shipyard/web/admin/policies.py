@@ -63,6 +63,7 @@ def field_labels() -> dict[str, str]:
         "max_folder_count": _("Folders"),
         "max_folder_size": _("Folder size"),
         "max_session_scratch": _("Session scratch space"),
+        "max_log_size": _("Kept output"),
     }
 
 
@@ -71,24 +72,28 @@ def field_hints() -> dict[str, str]:
         "max_concurrent_sessions": _("Sessions holding resources at once."),
         "max_pending_sessions": _("Requests waiting to be scheduled."),
         "max_session_lifetime": _("For example 8h or 2d; the session ends then."),
-        "idle_timeout": _("For example 30m; an idle session ends then."),
+        "idle_timeout": _("For example 30m (minutes); an idle session ends then."),
         "max_folder_count": _("Folders it may own."),
-        "max_folder_size": _("Per folder, for example 100g or 2t."),
+        "max_folder_size": _("Per folder, for example 500m (MiB), 100g (GiB) or 2t (TiB)."),
         "max_session_scratch": _(
-            "Each session's in-memory /home/work, for example 2g; empty: the site default."
+            "Each session's in-memory /tmp, for example 2g; empty: the site default."
+        ),
+        "max_log_size": _(
+            "The last part of each session's output kept after it ends, for example 16m; "
+            "empty: the site default."
         ),
     }
 
 
 def field_placeholders() -> dict[str, str]:
     """What an empty limit field means, where it is not unlimited."""
-    return {"max_session_scratch": _("Site default")}
+    return {"max_session_scratch": _("Site default"), "max_log_size": _("Site default")}
 
 
 def slot_hints() -> dict[str, str]:
     return {
         "cores": _("Cores, for example 8 or 0.5."),
-        "bytes": _("For example 512m, 32g or 1t."),
+        "bytes": _("For example 512m (MiB), 32g (GiB) or 1t (TiB)."),
         "devices": _("Whole devices, for example 2."),
     }
 
@@ -111,6 +116,7 @@ def form_of(policy: ResourcePolicy) -> dict[str, str]:
     form["idle_timeout"] = fields.show_duration(policy.idle_timeout)
     form["max_folder_size"] = fields.show_size(policy.max_folder_size)
     form["max_session_scratch"] = fields.show_size(policy.max_session_scratch)
+    form["max_log_size"] = fields.show_size(policy.max_log_size)
     return form
 
 
@@ -153,8 +159,8 @@ def policy_list(
         ],
         "slot_kinds": SLOT_KINDS,
         "display": fields.display_slot,
-        "show_duration": fields.show_duration,
-        "show_size": fields.show_size,
+        "display_duration": fields.display_duration,
+        "display_folders": fields.display_folders,
         "notice": done_messages().get(done, ""),
     }
     return render(request, "admin/policies.html", context, viewer=viewer)

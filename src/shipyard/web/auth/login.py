@@ -26,6 +26,7 @@ from shipyard.i18n import LANGUAGES, _, set_language
 from shipyard.users.models import User
 from shipyard.web import cookies, kit
 from shipyard.web.deps import AnonCsrf, web_principal
+from shipyard.web.errors import LOGGED_OUT
 from shipyard.web.forms import LongText, ShortText
 from shipyard.web.htmx import render
 
@@ -66,8 +67,16 @@ def login_page(
 ) -> Response:
     if principal is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    notice = _("You were logged out after a period of inactivity.") if reason == "idle" else None
-    return _login_page(request, csrf, next_path=next, notice=notice)
+    return _login_page(request, csrf, next_path=next, notice=_notice(reason))
+
+
+def _notice(reason: str) -> str | None:
+    """Why the visitor is here, when they were logged out rather than never logged in."""
+    if reason == "idle":
+        return _("You were logged out after a period of inactivity.")
+    if reason == LOGGED_OUT:
+        return _("You have been logged out. Log in again to continue.")
+    return None
 
 
 @router.post("/login")

@@ -34,6 +34,7 @@ NextPage = Annotated[str, Form(alias="next", max_length=1024, pattern=NO_NUL)]
 def _card(
     request: Request,
     viewer: Viewer,
+    db: Session,
     invitation_id: uuid.UUID,
     *,
     invitation: InvitationPublic | None,
@@ -41,17 +42,26 @@ def _card(
     error: ShipyardError | None = None,
     access: Access | None = None,
 ) -> HTMLResponse:
-    """An invitation's card after an answer (or the reason it could not be given)."""
+    """An invitation's card after an answer (or the reason it could not be given); for htmx
+    with the count of invitations still waiting, which the page's badge takes at once."""
     context = {
         "invitation_id": invitation_id,
         "invitation": invitation,
         "state": state,
         "error": error.message if error else "",
         "access": access,
+        "pending_count": len(sharing.pending_for(db, viewer.user)),
         **view.looks(),
     }
     code = kit.refusal_status(request, error) if error else 200
-    return render(request, "_invitation.html", context, viewer=viewer, status_code=code)
+    return render(
+        request,
+        "_invitation.html",
+        context,
+        viewer=viewer,
+        status_code=code,
+        fragment="_invitation_answer.html",
+    )
 
 
 def _pending(db: Session, viewer: Viewer, invitation_id: uuid.UUID) -> InvitationPublic | None:
@@ -81,7 +91,7 @@ def _answer(
         if not is_htmx(request):
             return _after_answer(next_page)
         response = _card(
-            request, viewer, invitation_id, invitation=invitation, state=state, access=access
+            request, viewer, db, invitation_id, invitation=invitation, state=state, access=access
         )
         return response if access is None else trigger(response, FOLDERS_CHANGED, {"tab": "shared"})
 
@@ -89,7 +99,7 @@ def _answer(
         action,
         on_done=answered,
         on_refused=lambda exc: _card(
-            request, viewer, invitation_id, invitation=invitation, error=exc
+            request, viewer, db, invitation_id, invitation=invitation, error=exc
         ),
     )
 

@@ -100,6 +100,13 @@ def _change(
     )
 
 
+def _invited(email: str) -> str:
+    """The same words whether the address has an account or not (storage.sharing)."""
+    return _(
+        "%(email)s is invited. If that address has no account yet, the invitation waits for it."
+    ) % {"email": email.strip().lower()}
+
+
 @router.get("/{ref}/share")
 def share_dialog(request: Request, viewer: CurrentViewer, db: DbDep, ref: str) -> Response:
     return _share_dialog(request, viewer, db, acl.resolve(db, viewer.user, ref))
@@ -123,7 +130,7 @@ def invite(
         action=lambda: sharing.invite(
             db, user=viewer.user, ref=str(access.folder.id), email=email, perm=_perm(permission)
         ),
-        notice=lambda: _("Invitation sent to %(email)s.") % {"email": email.strip()},
+        notice=lambda: _invited(email),
         form={"email": email, "permission": permission},
     )
 

@@ -16,8 +16,8 @@ from shipyard.errors import InvalidInput
 from shipyard.i18n import _
 from shipyard.projects import service as projects
 from shipyard.projects.models import Project
+from shipyard.storage import homes, sharing
 from shipyard.storage import service as folders
-from shipyard.storage import sharing
 from shipyard.storage.access import Access, Action, Level, Via, project_level
 from shipyard.storage.models import Perm, UsageMode
 from shipyard.storage.schemas import (
@@ -78,6 +78,7 @@ def looks() -> dict[str, Any]:
         "badges": BADGES,
         "usage_modes": usage_modes(),
         "count_text": count_text,
+        "folder_label": label,
     }
 
 
@@ -116,6 +117,12 @@ class FolderRow:
     can_manage: bool  # rename or delete the folder itself
     can_share: bool
     created: str
+    home: bool  # the user's home: shown as "Home", never renamed or shared
+
+
+def label(access: Access) -> str:
+    """A folder's name as people read it: "Home" for a user's home."""
+    return _("Home") if homes.is_home(access.folder) else access.name
 
 
 def rows_of(db: Session, accesses: list[Access]) -> list[FolderRow]:
@@ -124,10 +131,12 @@ def rows_of(db: Session, accesses: list[Access]) -> list[FolderRow]:
             folder=shown,
             usage=usage_of(shown.used_bytes, shown.max_size),
             can_manage=access.can(Action.MANAGE),
-            can_share=access.can(Action.INVITE) and access.via is Via.OWN,
+            can_share=access.can(Action.INVITE) and access.via is Via.OWN and not home,
             created=shown.created_at.astimezone(UTC).strftime("%Y-%m-%d"),
+            home=home,
         )
         for access, shown in zip(accesses, folders.present(db, accesses), strict=True)
+        for home in [homes.is_home(access.folder)]
     ]
 
 
@@ -137,6 +146,7 @@ class DataPage:
     own_count: int
     max_count: int | None
     invitations: list[InvitationPublic]
+    has_home: bool  # False until the user's first session makes it
 
 
 def data_page(db: Session, settings: Settings, *, user: User) -> DataPage:
@@ -144,13 +154,16 @@ def data_page(db: Session, settings: Settings, *, user: User) -> DataPage:
     found = folders.list_folders(db, settings, user=user)
     rows = rows_of(db, found)
     tabs: dict[str, list[FolderRow]] = {tab: [] for tab in TABS}
-    for access, row in zip(found, rows, strict=True):
-        tabs[TAB_OF.get(access.via, "own")].append(row)
+    for access, row in sorted(zip(found, rows, strict=True), key=lambda pair: not pair[1].home):
+        tabs[TAB_OF.get(access.via, "own")].append(row)  # the home first
     return DataPage(
         tabs=tabs,
-        own_count=sum(1 for access in found if access.via is Via.OWN),
+        own_count=sum(
+            1 for access in found if access.via is Via.OWN and not homes.is_home(access.folder)
+        ),
         max_count=folders.max_folder_count(db, user),
         invitations=sharing.pending_for(db, user),
+        has_home=any(row.home for row in rows),
     )
 
 

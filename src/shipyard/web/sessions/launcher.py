@@ -1,5 +1,6 @@
-"""The START launcher: its form as typed, the sliders bounded by what the user may still use,
-and the fit check shown before submitting."""
+"""The START launcher: its form as typed, the sliders bounded by what one more session could
+get now (resources/quota.py: room, the Summary's Remaining), and the fit check shown before
+submitting, by the field it is about, with the limit and the amounts."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from shipyard.agents.models import ResourceGroup
 from shipyard.environments import service as environments
 from shipyard.environments.models import Environment
 from shipyard.errors import InvalidInput, ShipyardError
-from shipyard.i18n import _, ngettext
+from shipyard.i18n import _
 from shipyard.projects.models import Project
-from shipyard.resources.schemas import FitReport
-from shipyard.resources.slots import UNLIMITED, ResourceSlots, humanize, parse_amount
+from shipyard.resources.schemas import Block, FitReport
+from shipyard.resources.slots import ResourceSlots, parse_amount, show_amount
 from shipyard.sessions import placement
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import SessionType
@@ -142,8 +143,33 @@ LaunchFormDep = Annotated[LaunchForm, Depends(launch_form)]
 
 def launcher_errors(exc: ShipyardError) -> dict[str, str]:
     """A refusal by the launcher field it is about: a resource slot's by its box, else
-    "resources"; "form" when it concerns the whole request."""
+    "resources"; "form" when it concerns the whole request. A quota refusal names every
+    limit that blocks (details.blocked_by): each slot's message goes to its box."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    by_field = _notes_of_blocks(details.get("blocked_by"))
+    if by_field:
+        return by_field
     return kit.errors_of(exc, slot_field=lambda slot: SLOT_FIELDS.get(slot, "resources"))
+
+
+def _notes_of_blocks(blocks: object) -> dict[str, str]:
+    """Each resource box's messages from blocks (Block or its dict); the rest under "form"."""
+    notes: dict[str, list[str]] = {}
+    for raw in blocks if isinstance(blocks, list) else []:
+        block = raw if isinstance(raw, Block) else Block.model_validate(raw)
+        for slot, message in block.by_slot.items():
+            notes.setdefault(SLOT_FIELDS.get(slot, "resources"), []).append(message)
+        if not block.by_slot:
+            notes.setdefault("form", []).append(block.message)
+    return {field: " ".join(messages) for field, messages in notes.items()}
+
+
+def fit_notes(fit: Fit) -> dict[str, str]:
+    """What keeps the request from fitting now, by the resource box it is about."""
+    if fit.report is None:
+        return {}
+    notes = _notes_of_blocks(fit.report.blocked_by)
+    return {field: text for field, text in notes.items() if field in SLOT_FIELDS.values()}
 
 
 @dataclass(frozen=True)
@@ -178,40 +204,49 @@ def largest_agent(db: Session, group: ResourceGroup | None) -> ResourceSlots:
     return agents.largest_capacity(db, group.id) if group is not None else ResourceSlots()
 
 
-def amount_text(slot: str, value: Decimal) -> str:
-    shown = humanize(slot, value)
-    if slot == "cpu":
-        return ngettext("%(n)s core", "%(n)s cores", 1 if value == 1 else 2) % {"n": shown}
-    if slot == "cuda.device":
-        return ngettext("%(n)s GPU", "%(n)s GPUs", 1 if value == 1 else 2) % {"n": shown}
-    return shown
+def in_field_unit(slot: str, value: Decimal) -> str:
+    """An amount in the unit its box takes: memory in GiB (the box's unit), else as shown
+    everywhere ("1 core", "2 GPUs")."""
+    if slot != "mem":
+        return show_amount(slot, value)
+    gib = (value / GIB).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    return _("%(n)s GiB") % {"n": _plain(gib)}
 
 
 def slider(
     name: str, slot: str, value: str, *, report: FitReport | None, largest: ResourceSlots
 ) -> Slider:
-    remaining = report.remaining if report else {}
-    left = min(
-        (parse_amount(slot, amounts[slot]) for amounts in remaining.values() if slot in amounts),
-        default=UNLIMITED,
-    )
-    end = left if left != UNLIMITED else largest[slot]
+    """The slider ends at what one more session could get now (the Summary's Remaining);
+    without a report (no project or group to check against), at the largest agent."""
+    if report is not None and slot in report.now:
+        end, bound = parse_amount(slot, report.now[slot]), report.bound.get(slot, "group")
+    else:
+        end, bound = largest[slot], "largest"
     scale = GIB if slot == "mem" else Decimal(1)
     maximum = (end / scale).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     labels = {"cpu": _("CPU cores"), "mem": _("Memory (GiB)"), "gpus": _("GPUs")}
     step = "1" if name == "gpus" else "0.5"
-    hint = _slider_hint(amount_text(slot, end), limited=left != UNLIMITED, some=bool(end))
+    hint = _slider_hint(in_field_unit(slot, end), bound=bound, some=bool(maximum))
     return Slider(name, labels[name], value, _plain(maximum), step, hint)
 
 
-def _slider_hint(amount: str, *, limited: bool, some: bool) -> str:
-    if limited:
-        return _("Up to %(amount)s: what your limits still allow.") % {"amount": amount}
-    if some:
-        return _("Up to %(amount)s: no limit applies; the largest agent has that.") % {
-            "amount": amount
-        }
-    return _("None available in this resource group.")
+def _slider_hint(amount: str, *, bound: str, some: bool) -> str:
+    """Where the slider ends and which limit puts it there."""
+    if bound == "sessions":
+        return _("None now: you run as many sessions as your policy allows.")
+    if bound == "pending":
+        return _("None now: you have as many pending sessions as your policy allows.")
+    if not some:
+        if bound in ("group", "largest"):
+            return _("None free on any agent of this resource group now.")
+        return _("None left: your limits allow no more now.")
+    hints = {
+        "user": _("Up to %(amount)s: what your limit still allows."),
+        "project": _("Up to %(amount)s: what the project's limit still allows."),
+        "group": _("Up to %(amount)s: the most free on one agent of this resource group now."),
+        "largest": _("Up to %(amount)s: the largest agent of this resource group has that."),
+    }
+    return hints.get(bound, hints["group"]) % {"amount": amount}
 
 
 @dataclass(frozen=True)
@@ -311,23 +346,35 @@ def launcher_context(
 ) -> dict[str, Any]:
     """Everything _launcher.html shows, for what the user typed so far (or the defaults)."""
     envs = environments.list_enabled(db)
-    where = place(db, viewer, form or LaunchForm(environment=_default_environment(envs)))
+    form = form or LaunchForm()
+    if fresh and not form.environment:
+        form = replace(form, environment=_default_environment(envs))
+    where = place(db, viewer, form)
     env = next((e for e in envs if e.name == where.form.environment), None)
     terminal = env is None or environments.TERMINAL in env.apps
     if not terminal:
         where = replace(where, form=replace(where.form, type=SessionType.BATCH.value))
     fit = fit_of(db, viewer, where.form)
+    shown_errors = dict(errors or {})
     return {
         "form": where.form,
-        "errors": dict(errors or {}),
+        "errors": shown_errors,
         "fresh": fresh,
         "environments": envs,
         "terminal": terminal,
         "groups": where.groups,
         "sliders": sliders(db, viewer, where, fit),
         "fit": fit,
+        "notes": {k: v for k, v in fit_notes(fit).items() if k not in shown_errors},
         "folders": folder_choices(db, viewer, where),
     }
+
+
+def fit_context(db: Session, viewer: Viewer, form: LaunchForm) -> dict[str, Any]:
+    """What the live fit check renders: the report, and each resource box's note (swapped
+    in beside the box out of band, so a value beyond its slider is never passed over)."""
+    fit = fit_of(db, viewer, form)
+    return {"fit": fit, "notes": fit_notes(fit), "note_fields": list(SLOT_FIELDS.values())}
 
 
 def _default_environment(envs: list[Environment]) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from shipyard.errors import InvalidInput, NotFound, PermissionDenied, QuotaExceeded, ShipyardError
 from shipyard.http.deps import DbDep, SettingsDep
+from shipyard.sessions import logs as session_logs
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession
 from shipyard.web import kit
@@ -20,7 +21,7 @@ from shipyard.web.sessions import view
 from shipyard.web.sessions.launcher import (
     LaunchForm,
     LaunchFormDep,
-    fit_of,
+    fit_context,
     launcher_context,
     launcher_errors,
 )
@@ -77,10 +78,17 @@ def list_page(request: Request, viewer: CurrentViewer, db: DbDep, all: bool = Fa
 # The launcher --------------------------------------------------------------------------
 
 
+GroupQuery = Annotated[str | None, Query(max_length=64, description="a resource group name")]
+
+
 @router.get("/launcher")
-def launcher(request: Request, viewer: CurrentViewer, db: DbDep) -> Response:
-    """The START launcher with its defaults; a full page (list + launcher) without htmx."""
-    return _launcher_page(request, viewer, db, launcher_context(db, viewer, fresh=True))
+def launcher(
+    request: Request, viewer: CurrentViewer, db: DbDep, group: GroupQuery = None
+) -> Response:
+    """The START launcher with its defaults, in resource group `group` when given (the one
+    chosen on the Summary page); a full page (list + launcher) without htmx."""
+    form = LaunchForm(resource_group=group or "")
+    return _launcher_page(request, viewer, db, launcher_context(db, viewer, form, fresh=True))
 
 
 @router.post("/launcher")
@@ -94,7 +102,7 @@ def launcher_for(
 @router.post("/check")
 def check_page(request: Request, viewer: CurrentViewer, db: DbDep, form: LaunchFormDep) -> Response:
     """Does the request fit now, and if not which limits block it (before submitting)."""
-    return render(request, "_fit.html", {"fit": fit_of(db, viewer, form)}, viewer=viewer)
+    return render(request, "_fit.html", fit_context(db, viewer, form), viewer=viewer)
 
 
 @router.post("")
@@ -142,13 +150,14 @@ def logs(
     request: Request,
     viewer: CurrentViewer,
     db: DbDep,
+    settings: SettingsDep,
     ref: str,
     offset: Annotated[int, Query(ge=0)] = 0,
     seen: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """New output to append, the next poll (out of band) and, if it changed, the status."""
     session = sessions.by_name_or_id(db, viewer=viewer.user, ref=ref)
-    update = replace(view.read_logs(db, session, offset), seen=seen)
+    update = replace(view.read_logs(db, settings, session, offset), seen=seen)
     context = {"part": "logs", "update": update, **view.session_context(db, session)}
     response = render(request, "session.html", context, viewer=viewer)
     if update.data:  # follow new output, but leave a reader alone while nothing comes
@@ -156,8 +165,19 @@ def logs(
     return response
 
 
+@router.get("/{ref}/logs.txt")
+def plain_logs(viewer: CurrentViewer, db: DbDep, settings: SettingsDep, ref: str) -> Response:
+    """The output as a plain-text file, terminal control codes removed (the API's twin)."""
+    session = sessions.by_name_or_id(db, viewer=viewer.user, ref=ref)
+    return session_logs.plain_download(db, settings, session=session)
+
+
 @router.post("/{ref}/terminate")
-def terminate(request: Request, viewer: CurrentViewer, db: DbDep, ref: str) -> Response:
+def terminate(
+    viewer: CurrentViewer, db: DbDep, ref: str, back: Annotated[str, Form()] = ""
+) -> Response:
+    """End the session; back to its page, or to the list it was ended from (back=list)."""
     found = sessions.by_name_or_id(db, viewer=viewer.user, ref=ref)
     session = sessions.terminate(db, viewer=viewer.user, session_id=found.id)
-    return RedirectResponse(f"/sessions/{session.id}", status_code=303)
+    target = "/sessions" if back == "list" else f"/sessions/{session.id}"
+    return RedirectResponse(target, status_code=303)

@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from shipyard.config import Settings
 from shipyard.errors import Conflict
 from shipyard.i18n import _
-from shipyard.resources.slots import ResourceSlots, humanize
-from shipyard.sessions import service as sessions
+from shipyard.resources.slots import ResourceSlots, humanize, show_amount
+from shipyard.sessions import logs
 from shipyard.sessions.models import FINISHED, ComputeSession, SessionStatus, SessionType
 from shipyard.sessions.presenter import present
 from shipyard.sessions.schemas import SessionPublic
 from shipyard.web import kit
-from shipyard.web.sessions.launcher import amount_text
 
 LOG_POLL = "every 2s"
 BADGES = {
@@ -49,7 +50,7 @@ def resources_text(amounts: Mapping[str, str]) -> str:
     if slots["mem"]:
         parts.append(humanize("mem", slots["mem"]))
     if slots["cuda.device"]:
-        parts.append(amount_text("cuda.device", slots["cuda.device"]))
+        parts.append(show_amount("cuda.device", slots["cuda.device"]))
     return " · ".join(parts)
 
 
@@ -69,6 +70,7 @@ def looks() -> dict[str, Any]:
     """How statuses and types show, for the list and the session page alike."""
     return {
         "badges": BADGES,
+        "finished": FINISHED,
         "types": {SessionType.BATCH: _("Batch"), SessionType.INTERACTIVE: _("Interactive")},
         "when": when,
     }
@@ -93,19 +95,28 @@ class LogUpdate:
     note: str = ""
     seen: int = 0  # history entries the page already shows
 
+    @property
+    def html(self) -> Markup:
+        """The output escaped for the page, carriage returns as references: an HTML parser
+        turns a literal CR into a line feed, and the terminal needs it to overwrite a line."""
+        return escape(self.data).replace("\r", Markup("&#13;"))
 
-def read_logs(db: Session, session: ComputeSession, offset: int) -> LogUpdate:
-    """Output from `offset` on, read from the session's agent as the API's logs route does;
-    an agent that cannot be reached leaves a note instead."""
-    data, next_offset, note = kit.attempt(
-        lambda: sessions.read_output(db, session=session, offset=offset),
-        on_done=lambda read: (read[0], read[1], ""),
-        on_refused=lambda exc: ("", offset, exc.message),
+
+def read_logs(db: Session, settings: Settings, session: ComputeSession, offset: int) -> LogUpdate:
+    """Output from `offset` on, as the API's logs route reads it (the manager's copy, brought
+    up to date from the agent); an agent that cannot be reached leaves a note instead."""
+    read, note = kit.attempt(
+        lambda: logs.read_output(db, settings, session=session, offset=offset),
+        on_done=lambda read: (read, ""),
+        on_refused=lambda exc: (logs.Output("", offset, more=False), exc.message),
         catch=(Conflict,),
     )
+    data, next_offset = read.data, read.offset
     active = session.status not in FINISHED
-    if active:
-        trigger: str | None = LOG_POLL
+    if read.more:
+        trigger: str | None = "load"  # more is kept already: read on at once
+    elif active:
+        trigger = LOG_POLL
     else:
         trigger = "load" if data else None  # a finished session's output is read to its end
     if not note and next_offset == 0:

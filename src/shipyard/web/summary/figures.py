@@ -17,6 +17,7 @@ from shipyard.http.deps import DbDep
 from shipyard.summary import service as summary
 from shipyard.web import cookies
 from shipyard.web.deps import CurrentViewer, Viewer
+from shipyard.web.htmx import FRAGMENT_ONLY
 from shipyard.web.summary.panels import answer, html_of
 
 router = APIRouter()
@@ -43,7 +44,7 @@ def system_context(db: Session, viewer: Viewer) -> dict[str, Any]:
     return {"system": summary.system_resources(db, user=viewer.user)}
 
 
-@router.get("/summary/resources")
+@router.get("/summary/resources", dependencies=[FRAGMENT_ONLY])
 def resources(
     request: Request, viewer: CurrentViewer, db: DbDep, group: GroupQuery = None
 ) -> Response:
@@ -56,7 +57,7 @@ def resources(
     return response
 
 
-@router.get("/summary/system")
+@router.get("/summary/system", dependencies=[FRAGMENT_ONLY])
 def system(request: Request, viewer: CurrentViewer, db: DbDep) -> Response:
     """The System Resources panel."""
     return answer(

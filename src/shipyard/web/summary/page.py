@@ -21,7 +21,7 @@ from shipyard.storage import sharing
 from shipyard.web.data import view
 from shipyard.web.deps import CurrentViewer, Viewer
 from shipyard.web.desktop.downloads import desktop_context
-from shipyard.web.htmx import is_htmx, render
+from shipyard.web.htmx import FRAGMENT_ONLY, is_htmx, render
 from shipyard.web.summary.figures import chosen_group, resources_context, system_context
 from shipyard.web.summary.panels import PROJECT_POLL, Panel, answer, guarded, html_of
 
@@ -105,18 +105,19 @@ def summary(request: Request, viewer: CurrentViewer, db: DbDep) -> HTMLResponse:
     context = {
         "panels": _panels(request, viewer, db),
         "desktop": _desktop(request, viewer, db),
+        "start_group": chosen_group(request),
     }
     return render(request, "summary.html", context, viewer=viewer)
 
 
-@router.get(ANNOUNCEMENT_URL)
+@router.get(ANNOUNCEMENT_URL, dependencies=[FRAGMENT_ONLY])
 def announcement_panel(request: Request, viewer: CurrentViewer) -> Response:
     """The Announcement panel (204 when the page already shows this version)."""
     html = html_of(request, viewer, "_summary_announcement.html", _announcement_context(viewer))
     return answer(request, html)
 
 
-@router.get(INVITATIONS_URL)
+@router.get(INVITATIONS_URL, dependencies=[FRAGMENT_ONLY])
 def invitations_panel(
     request: Request,
     viewer: CurrentViewer,

@@ -19,7 +19,7 @@ from shipyard.maintenance.schemas import TaskPublic
 from shipyard.web import kit
 from shipyard.web.admin.maintenance import view
 from shipyard.web.deps import CurrentAdmin, Viewer
-from shipyard.web.htmx import is_htmx, render, trigger
+from shipyard.web.htmx import FRAGMENT_ONLY, is_htmx, render, trigger
 
 router = APIRouter(prefix="/admin/maintenance")
 TASKS_CHANGED = "shipyard:tasks-changed"
@@ -115,7 +115,7 @@ def task_card(request: Request, viewer: CurrentAdmin, db: DbDep, task_id: uuid.U
     return card if task.active else trigger(card, TASKS_CHANGED)
 
 
-@router.get("/history")
+@router.get("/history", dependencies=[FRAGMENT_ONLY])
 def history(request: Request, viewer: CurrentAdmin, db: DbDep) -> HTMLResponse:
     context = {"history": maintenance.recent(db), **view.looks()}
     return render(request, "admin/_task_history.html", context, viewer=viewer)

@@ -16,6 +16,7 @@ from shipyard.auth import totp
 from shipyard.errors import NotFound, ShipyardError
 from shipyard.http.deps import DbDep, SettingsDep
 from shipyard.i18n import _
+from shipyard.sessions import service as sessions
 from shipyard.users import rules as admin_rules
 from shipyard.users.admin_schemas import AdminUserCreate, AdminUserPublic, AdminUserUpdate
 from shipyard.users.models import Role, User
@@ -238,8 +239,12 @@ def _target(db: Session, user_id: uuid.UUID) -> User:
     return admin_rules.user_by_ref(db, str(user_id))
 
 
-def _confirm_context(user: User, action: str) -> dict[str, Any]:
-    return {"user": user, "action": action, "back": view.user_path(user.id)}
+def _confirm_context(db: Session, user: User, action: str) -> dict[str, Any]:
+    """What a confirmation shows; deactivating says how many of their sessions end."""
+    context = {"user": user, "action": action, "back": view.user_path(user.id)}
+    if action == "deactivate":
+        context["running"], context["waiting"] = sessions.sessions_to_end(db, user)
+    return context
 
 
 @router.get("/{user_id}/{action}")
@@ -253,7 +258,7 @@ def confirm_dialog(
         return view.DIALOGS.show(request, viewer, "admin/_user_password.html", context)
     if action not in ACTIONS:
         raise NotFound(_("There is nothing at this address."))
-    return view.DIALOGS.show(request, viewer, CONFIRM, _confirm_context(user, action))
+    return view.DIALOGS.show(request, viewer, CONFIRM, _confirm_context(db, user, action))
 
 
 def _deactivate(db: Session, admin: User, user: User) -> str:
@@ -328,7 +333,7 @@ def confirm(
         request,
         viewer,
         template=CONFIRM,
-        context=_confirm_context(user, action),
+        context=lambda: _confirm_context(db, user, action),
         action=lambda: act(db, viewer.user, user),
         on_done=lambda message: kit.done(
             request, event=view.USER_CHANGED, message=message, back=view.user_path(user.id)

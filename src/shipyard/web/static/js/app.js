@@ -1,10 +1,20 @@
 // Console behaviour that every page shares: CSRF header for htmx, error toasts, client log.
 //
 // The client log (DESIGN.md §7) keeps the last LOG_LIMIT entries in localStorage:
-//   {time, kind: "request" | "error", status, error, title, message, method, url, params, ms}
-// Every htmx request is recorded, except successful polls; a plain form is recorded when
-// the page it leads to answers with an error status; script errors are recorded too.
-// Parameters whose names look secret are masked. Logging out clears the log.
+//   {time, kind: "request" | "invalid" | "error", status, error, title, message, method, url,
+//    params, ms}
+// Every htmx request is recorded, except successful polls and aborted requests; a plain form
+// is recorded when the page it leads to answers with an error status; script errors are
+// recorded too. Parameters whose names look secret are masked. Logging out clears the log.
+//
+// Severity: an entry is an error (`error: true`) if and only if its status is 400 or more,
+// the request failed on the network (status 0), it is a script error (kind "error"), or the
+// server refused the form it sent (kind "invalid": the X-Shipyard-Outcome: invalid header of
+// web/kit.py, on a form shown again with its errors, often with status 200).
+//
+// An htmx request answered "logged out" (401, event "shipyard:logged-out", web/errors.py)
+// changes nothing on the page: a notice offers the login page with `next` set to this page,
+// and timed refreshes stop.
 (function () {
   "use strict";
   var LOG_KEY = "shipyard.client-log";
@@ -13,6 +23,8 @@
   var MASK = "***";
   var SECRET = /(pass(word)?|token|secret|otp|code|key|auth)/i;
   var SKIPPED = { csrf_token: true };
+  var OUTCOME_HEADER = "X-Shipyard-Outcome";
+  var loggedOut = false;
   // Titles for plain-form failures that re-render their own page (an error page has its own).
   var REASONS = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                   405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
@@ -28,9 +40,16 @@
     try { return JSON.parse(localStorage.getItem(LOG_KEY) || "[]"); } catch (e) { return []; }
   }
 
+  function isError(entry) {
+    // The severity rule (see the top of this file); the Logs / Errors page uses it too.
+    return entry.kind === "error" || entry.kind === "invalid" || !entry.status ||
+      entry.status >= 400;
+  }
+
   function record(entry) {
     var entries = readLog();
     entry.time = entry.time || new Date().toISOString();
+    entry.error = isError(entry);
     entries.push(entry);
     if (entries.length > LOG_LIMIT) entries = entries.slice(entries.length - LOG_LIMIT);
     try { localStorage.setItem(LOG_KEY, JSON.stringify(entries)); } catch (e) { /* storage full */ }
@@ -59,10 +78,11 @@
   // Requests made with htmx ---------------------------------------------------------------
 
   function serverError(xhr) {
-    // Console errors answer htmx with an HX-Trigger "shipyard:error" event (web/errors.py).
+    // Console errors answer htmx with an HX-Trigger event (web/errors.py): "shipyard:error",
+    // or "shipyard:logged-out" when the web session has ended.
     try {
       var events = JSON.parse(xhr.getResponseHeader("HX-Trigger") || "{}");
-      return events["shipyard:error"] || null;
+      return events["shipyard:error"] || events["shipyard:logged-out"] || null;
     } catch (e) { return null; }
   }
 
@@ -71,30 +91,64 @@
     return Boolean(trigger && trigger.indexOf("every ") !== -1);
   }
 
+  function formErrors(target) {
+    // A refused form shown again: its alert and the message by each field.
+    var found = target ? target.querySelectorAll("[role=alert], .invalid-feedback") : [];
+    return Array.from(found).map(function (node) { return shown(node.textContent); })
+      .filter(Boolean).join(" · ");
+  }
+
+  function requestEntry(detail) {
+    var config = detail.requestConfig || {};
+    var start = detail.elt.__shipyardStart;
+    return {
+      kind: "request",
+      method: (config.verb || "get").toUpperCase(),
+      url: config.path || "",
+      status: 0,
+      title: "",
+      message: "",
+      params: maskParams(config.parameters),
+      ms: start ? Date.now() - start : null,
+    };
+  }
+
   document.addEventListener("htmx:beforeRequest", function (event) {
+    if (loggedOut && isPoll(event.detail.elt)) { event.preventDefault(); return; }
     event.detail.elt.__shipyardStart = Date.now();
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
     var detail = event.detail;
     var xhr = detail.xhr;
-    var config = detail.requestConfig || {};
-    var failed = !detail.successful;
-    if (!failed && isPoll(detail.elt)) return;
-    var reported = failed && xhr ? serverError(xhr) : null;
-    var start = detail.elt.__shipyardStart;
-    record({
-      kind: "request",
-      method: (config.verb || "get").toUpperCase(),
-      url: config.path || "",
-      status: xhr ? xhr.status : 0,
-      error: failed,
-      title: failed ? shown((reported && reported.title) || (xhr && xhr.statusText) || "Request failed") : "",
-      message: failed ? shown((reported && reported.message) || "") : "",
-      params: maskParams(config.parameters),
-      ms: start ? Date.now() - start : null,
-    });
+    if (!xhr || !xhr.status) return; // no answer: htmx:sendError or htmx:timeout records it
+    var entry = requestEntry(detail);
+    entry.status = xhr.status;
+    if (xhr.status >= 400) {
+      var reported = serverError(xhr);
+      entry.title = shown((reported && reported.title) || xhr.statusText || "HTTP " + xhr.status);
+      entry.message = shown((reported && reported.message) || "");
+    } else if (xhr.getResponseHeader(OUTCOME_HEADER) === "invalid") {
+      entry.kind = "invalid";
+      entry.title = "Validation error";
+      entry.message = formErrors(detail.target);
+    } else if (isPoll(detail.elt)) {
+      return;
+    }
+    record(entry);
   });
+
+  function networkFailure(title) {
+    return function (event) {
+      var entry = requestEntry(event.detail);
+      entry.title = title;
+      entry.message = "The server could not be reached.";
+      record(entry);
+    };
+  }
+
+  document.addEventListener("htmx:sendError", networkFailure("Network error"));
+  document.addEventListener("htmx:timeout", networkFailure("Timed out"));
 
   // Plain forms: the answer replaces the page, so the entry waits for the next page --------
 
@@ -190,7 +244,7 @@
     setTimeout(function () { toast.remove(); }, 8000);
   }
 
-  window.ShipyardLog = { read: readLog, clear: clearLog, limit: LOG_LIMIT };
+  window.ShipyardLog = { read: readLog, clear: clearLog, isError: isError, limit: LOG_LIMIT };
 
   // Bootstrap ignores hide() while a modal is still fading in: a quick click, a busy machine
   // or an answer faster than the animation would leave the dialog open. hideModal hides it
@@ -233,6 +287,41 @@
 
   document.addEventListener("htmx:sendError", function () {
     showToast("Network error", "The server could not be reached.");
+  });
+
+  function loginUrl(reason) {
+    var page = location.pathname + location.search;
+    return "/login?next=" + encodeURIComponent(page) + "&reason=" + encodeURIComponent(reason);
+  }
+
+  function showLoggedOut(detail) {
+    // One notice that stays (every refresh of the page would answer the same) until used.
+    var box = document.getElementById("toasts");
+    if (!box || document.getElementById("logged-out-notice")) return;
+    var notice = document.createElement("div");
+    notice.id = "logged-out-notice";
+    notice.className = "toast show";
+    notice.setAttribute("role", "alert");
+    var body = document.createElement("div");
+    body.className = "toast-body";
+    var title = document.createElement("strong");
+    title.className = "d-block";
+    title.textContent = detail.title || "Logged out";
+    var message = document.createElement("p");
+    message.className = "mb-2";
+    message.textContent = detail.message || "";
+    var link = document.createElement("a");
+    link.className = "btn btn-primary btn-sm";
+    link.href = loginUrl(detail.reason || "logged-out");
+    link.textContent = detail.action || "Log in again";
+    body.append(title, message, link);
+    notice.append(body);
+    box.append(notice);
+  }
+
+  document.addEventListener("shipyard:logged-out", function (event) {
+    loggedOut = true;
+    showLoggedOut(event.detail || {});
   });
 
   settlePendingForm();

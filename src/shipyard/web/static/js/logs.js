@@ -1,4 +1,7 @@
 // The Logs / Errors page: lists, filters and clears the client-side log that app.js keeps.
+// Colours follow severity (ShipyardLog.isError, the rule app.js records with): an error row is
+// marked red; the status is red only when the status itself failed (0, or 400 and above), so a
+// form refused with 200 reads as "200" beside "Validation error".
 (function () {
   "use strict";
   var card = document.getElementById("client-log");
@@ -21,13 +24,20 @@
     }).join(", ");
   }
 
+  var KINDS = { error: card.dataset.kindError, invalid: card.dataset.kindInvalid };
+
   function kindLabel(entry) {
-    return entry.kind === "error" ? card.dataset.kindError : card.dataset.kindRequest;
+    return KINDS[entry.kind] || card.dataset.kindRequest;
   }
+
+  function isError(entry) { return window.ShipyardLog.isError(entry); }
+
+  function statusFailed(entry) { return !entry.status || entry.status >= 400; }
 
   function row(entry) {
     var tr = document.createElement("tr");
-    if (entry.error) tr.className = "client-log-error";
+    var error = isError(entry);
+    if (error) tr.className = "client-log-error";
     var time = cell("", "text-nowrap");
     var stamp = document.createElement("time");
     stamp.dateTime = entry.time;
@@ -35,11 +45,12 @@
     time.append(stamp);
     tr.append(
       time,
-      cell(entry.status ? String(entry.status) : "—", entry.error ? "text-danger fw-bold" : ""),
-      cell(kindLabel(entry), "text-nowrap"),
+      cell(entry.status ? String(entry.status) : "—",
+           error && statusFailed(entry) ? "text-danger fw-bold" : ""),
+      cell(kindLabel(entry), "text-nowrap" + (error ? " text-danger" : "")),
       cell(entry.method || "—"),
       cell(entry.url || "", "log-url"),
-      cell(entry.title || "", entry.error ? "text-danger" : ""),
+      cell(entry.title || "", error ? "text-danger" : ""),
       cell(entry.message || "", "log-message"),
       cell(paramsText(entry.params), "log-params font-monospace small")
     );
@@ -47,7 +58,7 @@
   }
 
   function matches(entry, term) {
-    if (errorsOnly.checked && !entry.error) return false;
+    if (errorsOnly.checked && !isError(entry)) return false;
     if (!term) return true;
     var text = [entry.time, entry.status, kindLabel(entry), entry.method, entry.url, entry.title,
                 entry.message, paramsText(entry.params)].join(" ");

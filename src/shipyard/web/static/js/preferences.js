@@ -1,10 +1,18 @@
-// The Preferences page: asks for the notification permission when the switch goes on, shows
-// the minutes field only for "Other…", copies a new token, and refreshes the token and key
-// lists after a dialog revoked or deleted one.
+// The Preferences page: previews a theme as soon as it is chosen (leaving without saving
+// shows the saved one again on the next page), asks for the notification permission when the
+// switch goes on, shows the minutes field only for "Other…", copies a new token, and
+// refreshes the token and key lists after a dialog revoked or deleted one.
 (function () {
   "use strict";
 
   function byId(id) { return document.getElementById(id); }
+
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.name === "theme" && field.type === "radio" && window.ShipyardTheme) {
+      window.ShipyardTheme.apply(field.value);
+    }
+  });
 
   var notify = byId("pref-notify");
   var blocked = byId("pref-notify-blocked");

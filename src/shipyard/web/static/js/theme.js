@@ -1,10 +1,22 @@
-// Applies the "system" theme before the page paints; loaded synchronously in <head>.
+// Applies the theme before the page paints; loaded synchronously in <head>. "system" follows
+// the operating system's choice, also when it changes. `window.ShipyardTheme.apply` shows
+// another preference at once (the Preferences form previews a choice before it is saved).
 (function () {
   "use strict";
   var root = document.documentElement;
-  if (root.dataset.themePreference !== "system" || !window.matchMedia) return;
-  var query = window.matchMedia("(prefers-color-scheme: dark)");
-  var apply = function () { root.dataset.bsTheme = query.matches ? "dark" : "light"; };
-  apply();
-  query.addEventListener("change", apply);
+  var query = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  function apply(preference) {
+    root.dataset.themePreference = preference;
+    var dark = preference === "system" ? !!(query && query.matches) : preference === "dark";
+    root.dataset.bsTheme = dark ? "dark" : "light";
+  }
+
+  apply(root.dataset.themePreference || "system");
+  if (query) {
+    query.addEventListener("change", function () {
+      if (root.dataset.themePreference === "system") apply("system");
+    });
+  }
+  window.ShipyardTheme = { apply: apply };
 })();
