@@ -211,7 +211,9 @@ def test_user_slot_limit_applies_to_the_next_request(
     session = {"command": "true", "resources": {"cpu": "3", "mem": "1g"}}
     refused = client.post("/api/v1/sessions", json=session, headers=user)
     assert refused.status_code == 409
-    assert refused.json()["error"]["message"] == "Your resource limit does not allow more cpu."
+    assert refused.json()["error"]["message"] == (
+        "CPU: this asks for 3 cores, but your limit of 2 cores leaves 2 cores (0 cores in use)."
+    )
     client.patch(f"{API}/{policy['id']}", json={"slots": {"cpu": None}}, headers=admin)
     accepted = client.post("/api/v1/sessions", json=session, headers=user)
     assert accepted.status_code == 201, accepted.text
@@ -233,7 +235,10 @@ def test_project_slot_limit_applies_to_the_next_request(
     session = {"command": "true", "project": project.name, "resources": {"cpu": "2"}}
     refused = client.post("/api/v1/sessions", json=session, headers=user)
     assert refused.status_code == 409
-    assert "project's resource limit" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["message"] == (
+        "CPU: this asks for 2 cores, but the project's limit of 1 core leaves 1 core"
+        " (0 cores in use)."
+    )
     client.patch(f"{API}/{policy['id']}", json={"slots": {"cpu": "4"}}, headers=admin)
     assert client.post("/api/v1/sessions", json=session, headers=user).status_code == 201
 

@@ -128,7 +128,9 @@ def test_a_user_limit_queues_or_refuses_as_the_policy_says(
         SessionStatus.SCHEDULED,
         SessionStatus.PENDING,
     ]
-    assert "cpu" in status_of(database, third).status_info
+    assert status_of(database, third).status_info == (
+        "CPU: this asks for 1 core, but your limit of 2 cores leaves 0 cores (2 cores in use)."
+    )
 
     refused = factory.user().user
     factory.user_policy(refused, slots={"cpu": "1"})

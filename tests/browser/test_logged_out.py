@@ -42,6 +42,8 @@ def test_a_summary_tab_left_open_keeps_its_page_and_leads_back_to_it(
     expect(page).to_have_url(f"{live_server}/")
     expect(page.get_by_role("heading", name="Summary", level=1)).to_be_visible()
     expect(page.get_by_role("heading", name="Resource Statistics")).to_be_visible()
+    # Nothing is retried once logged out: no panel claims it is retrying.
+    expect(page.get_by_text("Could not refresh")).to_have_count(0)
     again = notice.get_by_role("link", name="Log in again")
     expect(again).to_have_attribute("href", "/login?next=%2F&reason=logged-out")
 

@@ -7,7 +7,8 @@
 //    ETag), or while focus is inside the panel (a select being used keeps its state);
 //  - skips timed refreshes while the tab is hidden, and refreshes at once when it shows again;
 //  - when a refresh fails (HTTP error or network), keeps the last figures and shows the notice
-//    beside the panel ("Could not refresh — retrying") until the next refresh succeeds.
+//    beside the panel ("Could not refresh — retrying") until the next refresh succeeds —
+//    but not when the web session has ended (401): refreshes stop, app.js says so once.
 (function () {
   "use strict";
 
@@ -70,6 +71,8 @@
   function failed(event) {
     var live = event.detail.elt;
     if (!isLive(live)) return;
+    // Logged out: nothing is retried; app.js's one notice says why and leads to the login.
+    if (event.detail.xhr && event.detail.xhr.status === 401) return;
     setStale(live, true);
     event.stopPropagation(); // a panel says so itself: no toast every five seconds
   }
