@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,8 +113,12 @@ def folder(path: Path, *, name: str = "data", limit: int | None = None) -> Desir
     return DesiredMount(source=str(path), name=name, access="full", limit=limit)
 
 
-def mount_points() -> set[str]:
-    return {line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+def mount_points(mine: Path) -> set[str]:
+    """The host's mount points, less those of tests running beside this one: theirs come and
+    go under the temp dir; this test's own (under `mine`) and everything else count."""
+    points = {line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+    others = Path(tempfile.gettempdir())
+    return {p for p in points if p.startswith(str(mine)) or not p.startswith(f"{others}/")}
 
 
 # -- what persists ------------------------------------------------------------------------
@@ -188,13 +193,13 @@ def test_another_users_session_never_sees_the_home(agent: Agent, storage: Path) 
     "target", ["../../../usr", "/etc", "../../../oldroot/etc", "/usr/bin"], ids=str
 )
 def test_a_link_planted_where_a_folder_goes_redirects_no_mount(
-    agent: Agent, storage: Path, target: str
+    agent: Agent, storage: Path, target: str, tmp_path: Path
 ) -> None:
     home = make_folder(storage / "alice-home")
     data = make_folder(storage / "data", "notes.txt")
     agent.run(f"ln -s {target} ~/data; ls -ld ~/data", home=home_of(home))
     assert os.path.islink(home / "data")
-    before = mount_points()
+    before = mount_points(tmp_path)
 
     output = agent.run(
         "id -u; ls /usr/bin/env /etc/passwd; cat ~/data/notes.txt; ls -d ~/data.moved-*; "
@@ -214,7 +219,7 @@ def test_a_link_planted_where_a_folder_goes_redirects_no_mount(
     assert os.readlink(home / moved[0]) == target
     assert (home / "data").is_dir()
     assert not (home / "data").is_symlink()
-    assert mount_points() == before  # and nothing was left mounted on the host
+    assert mount_points(tmp_path) == before  # and nothing was left mounted on the host
 
 
 def test_a_file_where_a_folder_goes_is_kept_aside(agent: Agent, storage: Path) -> None:
