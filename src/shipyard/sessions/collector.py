@@ -8,12 +8,9 @@ same time: an append lands once (logs.py's compare and set), so they only share 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
-from starlette.concurrency import run_in_threadpool
-
+from shipyard.background import Periodic
 from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.sessions import logs
@@ -21,26 +18,13 @@ from shipyard.sessions import logs
 log = logging.getLogger(__name__)
 
 
-class LogCollector:
+class LogCollector(Periodic):
+    name = "shipyard-log-collector"
+
     def __init__(self, database: Database, settings: Settings, *, interval: float = 5.0) -> None:
+        super().__init__(interval=interval)
         self.database = database
         self.settings = settings
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="shipyard-log-collector")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await run_in_threadpool(self.run_once)
-            await asyncio.sleep(self.interval)
 
     def run_once(self) -> None:
         """One round over every session whose agent may have output the manager lacks."""

@@ -9,12 +9,11 @@ trouble never stops the manager.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from starlette.concurrency import run_in_threadpool
 
+from shipyard.background import Periodic
 from shipyard.config import Settings
 from shipyard.db import Database
 from shipyard.storage import hosts, uploads
@@ -23,27 +22,17 @@ from shipyard.storage import service as folders
 log = logging.getLogger(__name__)
 
 
-class StorageMonitor:
+class StorageMonitor(Periodic):
+    name = "shipyard-storage"
+
     def __init__(self, database: Database, settings: Settings, *, interval: float = 10.0) -> None:
+        super().__init__(interval=interval)
         self.database = database
         self.settings = settings
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await run_in_threadpool(hosts.sweep_trash, self.settings)
-        self._task = asyncio.create_task(self._run(), name="shipyard-storage")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await run_in_threadpool(self.run_once)
-            await asyncio.sleep(self.interval)
+        await super().start()
 
     def run_once(self) -> None:
         """One round: expired and orphaned uploads, then a batch of folder measurements."""

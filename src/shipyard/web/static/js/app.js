@@ -276,6 +276,25 @@
 
   window.ShipyardModal = { of: modalOf, hide: hideModal };
 
+  // A copy button says "Copied" (its data-copied) in its own label for two seconds. Outside
+  // a secure context the clipboard API is missing: a selected `field` is copied instead.
+  function copyText(button, text, field) {
+    function confirm() {
+      var label = button.querySelector(".js-copy-label");
+      var before = label.textContent;
+      label.textContent = button.dataset.copied;
+      setTimeout(function () { label.textContent = before; }, 2000);
+    }
+    if (field) field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(confirm);
+    } else if (field && document.execCommand("copy")) {
+      confirm();
+    }
+  }
+
+  window.ShipyardClipboard = { copy: copyText };
+
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
   });

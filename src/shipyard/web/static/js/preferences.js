@@ -50,24 +50,10 @@
     showCustom();
   }
 
-  function copied(button) {
-    var label = button.querySelector(".js-copy-label");
-    var text = label.textContent;
-    label.textContent = button.dataset.copied;
-    setTimeout(function () { label.textContent = text; }, 2000);
-  }
-
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest(".js-copy");
-    if (!button) return;
-    var field = byId(button.dataset.copy);
-    if (!field) return;
-    field.select();
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(field.value).then(function () { copied(button); });
-    } else if (document.execCommand("copy")) {
-      copied(button);
-    }
+    var field = button && byId(button.dataset.copy);
+    if (field) window.ShipyardClipboard.copy(button, field.value, field);
   });
 
   function refresh(path, target) {

@@ -34,17 +34,9 @@
     }
   });
 
-  function copied(button) {
-    var label = button.querySelector(".js-copy-label");
-    var text = label.textContent;
-    label.textContent = button.dataset.copied;
-    setTimeout(function () { label.textContent = text; }, 2000);
-  }
-
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest(".js-copy-id");
-    if (!button || !navigator.clipboard) return;
-    navigator.clipboard.writeText(button.dataset.copyId).then(function () { copied(button); });
+    if (button) window.ShipyardClipboard.copy(button, button.dataset.copyId);
   });
 
   document.addEventListener("show.bs.modal", function (event) {
