@@ -12,7 +12,7 @@ PYTEST := tools/lane.sh
 WORKERS ?= 2
 
 .PHONY: up setup system-up system-test lint typecheck test test-unit test-api test-web \
-        test-browser test-agent test-pg messages bench clean
+        test-browser test-agent test-images test-pg messages bench clean
 
 up: system-up setup
 	$(BIN)/shipyard up --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
@@ -65,6 +65,11 @@ test-browser: setup
 test-agent: setup
 	$(PYTEST) agent tests/agent
 
+# The image sources with the real tools (skopeo, umoci, mmdebstrap, uv, docker-registry); the
+# Debian bases they build are cached in ~/.cache/shipyard/tests/images/ between runs.
+test-images: setup
+	$(PYTEST) images tests/images
+
 # The database tests again on PostgreSQL: the one in SHIPYARD_TEST_DATABASE_URL, or a
 # throwaway server started (and removed) by tools/with-postgres.sh. Only tests marked `db`
 # (how the database behaves: constraints, locks, time windows, sums, statement counts;
@@ -77,8 +82,8 @@ test-pg: setup
 # whose tests time what real sessions do (a hang-up, /healthz under attack), runs alone
 # after them. Each lane's log is printed whole when it ends, with its wall time; the run
 # fails if any lane fails and names it. `make test-api` etc. still run one lane alone.
-LANE_CHAINS ?= "lint typecheck unit api web pg" "browser"
-LANES_BACKGROUND ?= lint typecheck unit api web pg
+LANE_CHAINS ?= "lint typecheck unit api web pg" "browser images"
+LANES_BACKGROUND ?= lint typecheck unit api web pg images
 LANES_AFTER ?= agent
 
 test: system-test setup

@@ -38,7 +38,7 @@ PG_URL_ENV = "SHIPYARD_TEST_DATABASE_URL"
 # shipyard.cli.output is imported; CLI tests set their own COLUMNS and need it read afresh.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.pop("COLUMNS", None)
-LANES = ("unit", "api", "web", "browser", "agent", "pg")
+LANES = ("unit", "api", "web", "browser", "agent", "images", "pg")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     # Free space agents keep on each disk holding a folder that sessions write to: below it
     # those folders go read-only (unset: the smaller of 2 GiB and 5 % of the disk).
     session_disk_reserve_mb: int | None = Field(default=None, ge=0)
+    # Disk each agent may fill with unpacked images (shared read-only by sessions); beyond
+    # it, the least recently used images that no session holds are removed.
+    image_cache_mb: int = Field(default=20480, ge=0)
     # Without bubblewrap, sessions are refused unless this is set (they would see the host).
     allow_unsandboxed_sessions: bool = False
 

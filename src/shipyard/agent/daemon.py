@@ -28,6 +28,7 @@ from shipyard import __version__
 from shipyard.agent import gpu as gpus
 from shipyard.agent import metrics
 from shipyard.agent.client import LONG_POLL, ManagerClient, ManagerError
+from shipyard.agent.images import ImageStore
 from shipyard.agent.quota import QuotaWatcher
 from shipyard.agent.runtime.base import HOME, Mount, Runtime, SessionSpec, SessionStatus
 from shipyard.agent.sandbox import SYSTEM_DIRS
@@ -56,6 +57,8 @@ class AgentConfig:
     resource_group: str | None = None  # when given, the token must admit to this group
     #: free bytes kept on each disk holding a writable folder (None: min(2 GiB, 5 %))
     disk_reserve: int | None = None
+    #: bytes of unpacked images kept under data_dir/images (least recently used go first)
+    image_budget: int = 20 << 30
 
 
 class AgentConfigError(Exception):
@@ -93,6 +96,7 @@ class AgentDaemon:
         self._failed: dict[str, SessionStatus] = {}  # starts the runtime refused outright
         self._mounts: dict[str, _Granted] = {}  # what each session was last told
         self.quota = QuotaWatcher(runtime, reserve=config.disk_reserve)
+        self.images = ImageStore(config.data_dir / "images", budget=config.image_budget)
         self._report_now = asyncio.Event()
         self._reconcile_lock = asyncio.Lock()
 

@@ -86,6 +86,7 @@ class EmbeddedAgent:
             data_dir=settings.data_dir / "agent",
             advertise_url=f"http://127.0.0.1:{port}",
             disk_reserve=_megabytes(settings.session_disk_reserve_mb),
+            image_budget=settings.image_cache_mb * 2**20,
         )
         self.port = port
         self._thread: threading.Thread | None = None

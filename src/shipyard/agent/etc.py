@@ -7,6 +7,9 @@ nobody; hostname and hosts; resolv.conf pointing at slirp4netns's DNS when the s
 outbound networking (none otherwise); nsswitch.conf. From the host, read-only, only what
 programs need to run: the dynamic loader's cache, certificates, time zone, alternatives
 symlinks, shell start-up files, terminfo, protocol and service names.
+
+A session in an image sees the image's own /etc instead of the host's entries
+(`prepare_image_base`), with the same generated files laid over it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from shipyard.agent.network import SLIRP_DNS
@@ -61,6 +65,9 @@ HOST_ENTRIES = (
     "fonts",
 )
 GENERATED = ("passwd", "group", "hostname", "hosts", "resolv.conf", "nsswitch.conf")
+#: an image's /etc entries a session never sees: every dynamic loader reads ld.so.preload,
+#: the privileged step's (hostbin) included
+HIDDEN = ("ld.so.preload",)
 _USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 NOBODY = 65534
 
@@ -140,6 +147,77 @@ def prepare_base(state_dir: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return base
+
+
+def prepare_image_base(state_dir: Path, rootfs: Path) -> Path:
+    """A copy of the image's /etc without HIDDEN entries, with empty files where the
+    generated ones go, shared read-only by the sessions of that image.
+
+    A copy, not the image's /etc itself: the generated files need mount points the image
+    may lack (bwrap cannot create them in a read-only tree we must not write to), and
+    binding each entry apart costs a mount apiece. Links are copied as links, never
+    followed; anything but files, directories and links is left out. Named after the
+    image's path and its /etc's identity (the store's images do not change in place), and
+    kept until `discard_image_base`.
+    """
+    etc = rootfs / "etc"
+    info = etc.lstat() if os.path.lexists(etc) else None
+    source = etc if info is not None and stat.S_ISDIR(info.st_mode) else None
+    identity = f"{info.st_dev}|{info.st_ino}|{info.st_mtime_ns}" if source and info else "-"
+    base = state_dir / f"{_image_prefix(rootfs)}{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
+    if base.is_dir():
+        return base
+    staging = Path(tempfile.mkdtemp(prefix=".etc-image-", dir=state_dir))
+    try:
+        if source is not None:
+            staging.rmdir()
+            shutil.copytree(source, staging, symlinks=True, ignore=_not_copied(source))
+        staging.chmod(0o755)
+        for file_name in GENERATED:
+            target = staging / file_name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+            target.touch(mode=0o644)
+            target.chmod(0o644)
+        staging.rename(base)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not base.is_dir():  # else another runtime made it meanwhile
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return base
+
+
+def discard_image_base(state_dir: Path, rootfs: Path) -> None:
+    """Remove the copies of the image's /etc (`prepare_image_base`) once the image is gone.
+
+    Only when no session of the image runs: theirs is bound from these very files.
+    """
+    for base in state_dir.glob(f"{_image_prefix(rootfs)}*"):
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _image_prefix(rootfs: Path) -> str:
+    return f"etc-image-{hashlib.sha256(str(rootfs).encode()).hexdigest()[:16]}-"
+
+
+def _not_copied(top: Path) -> Callable[[str, list[str]], set[str]]:
+    """copytree's filter for an image's /etc (`top`): HIDDEN entries at its top, and
+    anything that is not a file, a directory or a link (a device node would be read)."""
+
+    def left_out(directory: str, names: list[str]) -> set[str]:
+        skipped = set(HIDDEN) if Path(directory) == top else set()
+        for name in names:
+            mode = os.lstat(os.path.join(directory, name)).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+                skipped.add(name)
+        return skipped
+
+    return left_out
 
 
 def bwrap_args(base: Path, directory: Path) -> Iterator[str]:

@@ -15,6 +15,11 @@ session's environment from a file descriptor and execs the command. So LD_PRELOA
 friends cannot touch the privileged steps, and the values never appear in a process list.
 Not as root, bwrap makes a user namespace instead and the session runs as the agent's uid.
 
+A session in an image (SessionSpec.image) sees the image's entries instead of the host's
+system directories, and the image's /etc with the generated files laid over it; all the
+rest is as above. There nothing it runs as root may come from the image: setpriv, its
+dynamic loader and libraries are the host's, bound at /.shipyard (shipyard.agent.hostbin).
+
 A session given GPUs gets every NVIDIA device node and CUDA_VISIBLE_DEVICES naming its own:
 with only some nodes present CUDA may renumber the devices, and the host indices the agent
 assigns would no longer mean the same GPUs. The isolation between GPUs is therefore
@@ -25,12 +30,13 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from shipyard.agent import etc
+from shipyard.agent import etc, hostbin
 from shipyard.agent.runtime.base import SessionSpec
 
 WORKDIR = PurePosixPath("/home/work")
@@ -50,9 +56,17 @@ def bwrap_features(bwrap: str) -> frozenset[str]:
     return frozenset(flag for flag in wanted if flag in help_text)
 
 
+#: top-level entries of an image that the sandbox makes itself (the image's are not shown)
+IMAGE_OWN = frozenset({"etc", "proc", "dev", "sys", "tmp", "home", hostbin.MOUNT.name})
+#: how many symbolic links a path may pass through inside an image (as the kernel's limit)
+_MAX_LINKS = 40
+
+
 def session_env(spec: SessionSpec, *, home: str) -> dict[str, str]:
-    """The whole environment of the session's command: the spec's, plus what we decide."""
-    env = {"PATH": DEFAULT_PATH, **spec.env}
+    """The whole environment of the session's command: the image's, under the spec's
+    (whose values win), plus what we decide."""
+    image_env = spec.image.env if spec.image is not None else {}
+    env = {"PATH": DEFAULT_PATH, **image_env, **spec.env}
     env["HOME"] = home
     env["CUDA_VISIBLE_DEVICES"] = ",".join(str(index) for index in spec.gpus)
     if spec.gpus:
@@ -68,10 +82,11 @@ def bwrap_argv(
     spec: SessionSpec,
     *,
     paths: SandboxPaths,
-    setpriv: str | None,
+    setpriv: Sequence[str] | None,
     uid: int | None,
     gid: int | None,
     features: frozenset[str],
+    shell: Sequence[str] = ("/bin/sh",),
 ) -> tuple[list[str], dict[str, int]]:
     """bwrap's argv for the session, and where the supervisor fills in descriptors.
 
@@ -80,7 +95,8 @@ def bwrap_argv(
     "block" and "seccomp" to the indices of descriptor numbers for --info-fd (bwrap
     reports the sandbox's pid), --block-fd (the command waits until its network is set
     up) and --seccomp (the filter, when `paths.seccomp` is given). With `uid`, bwrap runs
-    as root and `setpriv` drops to `uid`/`gid` inside; without, bwrap uses a user namespace.
+    as root and `setpriv` (the argv that runs it inside) drops to `uid`/`gid` inside;
+    without, bwrap uses a user namespace. `shell` runs the loader as the session uid.
     """
     argv = [bwrap]
     if uid is None:
@@ -103,20 +119,21 @@ def bwrap_argv(
         argv += ["--seccomp", "-1"]
     argv += [*_filesystem(spec, paths=paths, features=features), "--chdir", str(WORKDIR), "--"]
     if uid is not None and gid is not None and setpriv is not None:
-        argv += [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        argv += [*setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
         argv += ["--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]
-    argv += ["/bin/sh", "-c"]
+    argv += [*shell, "-c"]
     slots["loader"] = len(argv)
-    argv += ["", LOADER_NAME, *spec.command]
+    argv += ["", LOADER_NAME, *spec.effective_command]
     return argv, slots
 
 
 @dataclass(frozen=True)
 class SandboxPaths:
-    """Host paths the sandbox is built from: the session's home, the shared /etc and the
-    session's own files in it, the file shown as /sys/devices/system/cpu/online, the
-    seccomp filter (None: none), and the folders' bindfs mountpoints by name (a folder
-    missing there is bound straight from its source)."""
+    """Host paths the sandbox is built from: the session's home, the shared /etc (the
+    host's entries, or an image's) and the session's own files in it, the file shown as
+    /sys/devices/system/cpu/online, the seccomp filter (None: none), the folders' bindfs
+    mountpoints by name (a folder missing there is bound straight from its source), and
+    for a session in an image the host programs' directory (shipyard.agent.hostbin)."""
 
     home: Path
     etc_base: Path
@@ -124,6 +141,7 @@ class SandboxPaths:
     cpu_online: Path
     seccomp: Path | None
     folders: Mapping[str, Path]
+    hostbin: Path | None = None
 
 
 def hostname(spec: SessionSpec) -> str:
@@ -148,13 +166,18 @@ def cpu_set(spec: SessionSpec) -> list[int]:
 def _filesystem(
     spec: SessionSpec, *, paths: SandboxPaths, features: frozenset[str]
 ) -> Iterator[str]:
-    for path in SYSTEM_DIRS:
-        if os.path.islink(path):
-            yield from ("--symlink", os.readlink(path), path)
-        elif os.path.isdir(path):
+    if spec.image is not None:
+        yield from image_root(spec.image.rootfs)
+        if paths.hostbin is not None:
+            yield from ("--ro-bind", str(paths.hostbin), str(hostbin.MOUNT))
+    else:
+        for path in SYSTEM_DIRS:
+            if os.path.islink(path):
+                yield from ("--symlink", os.readlink(path), path)
+            elif os.path.isdir(path):
+                yield from ("--ro-bind", path, path)
+        for path in spec.ro_paths:
             yield from ("--ro-bind", path, path)
-    for path in spec.ro_paths:
-        yield from ("--ro-bind", path, path)
     yield from etc.bwrap_args(paths.etc_base, paths.etc)
     open_tmpfs = ("--perms", "01777") if "--perms" in features else ()
     yield from ("--proc", "/proc", "--dev", "/dev")
@@ -166,6 +189,66 @@ def _filesystem(
     if spec.gpus:
         for node in gpu_nodes():
             yield from ("--dev-bind", node, node)
+
+
+def image_root(rootfs: Path) -> Iterator[str]:
+    """bwrap arguments that show the image's top-level entries in the sandbox's own root,
+    read-only, links recreated as links (bwrap never follows a link of the image).
+
+    Not `--ro-bind <rootfs> /`: that would leave no place to create /home/work, /etc's
+    files or /sys's without writing into the image, shared by every session of it. An
+    empty directory is made rather than bound (a mount costs more than a directory).
+    """
+    with os.scandir(rootfs) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.name in IMAGE_OWN:
+            continue
+        target = f"/{entry.name}"
+        if entry.is_symlink():
+            yield from ("--symlink", os.readlink(entry.path), target)
+        elif entry.is_dir(follow_symlinks=False):
+            with os.scandir(entry.path) as inside:
+                empty = next(inside, None) is None
+            yield from ("--dir", target) if empty else ("--ro-bind", entry.path, target)
+        elif entry.is_file(follow_symlinks=False):
+            yield from ("--ro-bind", entry.path, target)
+
+
+def in_image(rootfs: Path, path: str) -> Path | None:
+    """Where `path`, as a process with the image as / sees it, lies on the host; None when
+    it does not exist there. Links are followed inside the image, never out of it."""
+    pending = [part for part in path.split("/") if part not in ("", ".")]
+    resolved: list[str] = []
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = rootfs.joinpath(*resolved, part)
+        try:
+            mode = candidate.lstat().st_mode
+        except OSError:
+            return None
+        if stat.S_ISLNK(mode):
+            links += 1
+            if links > _MAX_LINKS:
+                return None
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            pending = [p for p in target.split("/") if p not in ("", ".")] + pending
+            continue
+        resolved.append(part)
+    return rootfs.joinpath(*resolved)
+
+
+def image_has_shell(rootfs: Path) -> bool:
+    """Whether the image holds an executable /bin/sh (to load the session's environment)."""
+    found = in_image(rootfs, "/bin/sh")
+    return found is not None and found.is_file() and os.access(found, os.X_OK)
 
 
 def _work(spec: SessionSpec, *, paths: SandboxPaths, open_tmpfs: tuple[str, ...]) -> Iterator[str]:
@@ -213,11 +296,11 @@ def resolve_problem(
 ) -> str | None:
     """Why the command cannot be executed where it will run, or None if it can.
 
-    Paths are looked up as the sandbox will see them: system directories as on the host,
-    /home/work and its folders at their sources. Returns "not found: X" or
-    "not executable: X".
+    Paths are looked up as the sandbox will see them: system directories as on the host
+    (in an image: inside it), /home/work and its folders at their sources, relative ones
+    from where the command starts. Returns "not found: X" or "not executable: X".
     """
-    name = spec.command[0]
+    name = spec.effective_command[0]
     if "/" in name:
         candidates = [_host_path(name, spec=spec, home=home, sandboxed=sandboxed)]
     else:
@@ -233,11 +316,24 @@ def resolve_problem(
     return None
 
 
+def _start_dir(spec: SessionSpec, *, home: Path) -> PurePosixPath:
+    """Where the command starts: its image's WorkingDir where that is a directory in the
+    sandbox (the loader changes to it then), else /home/work."""
+    image = spec.image
+    if image is None or not image.workdir.startswith("/"):
+        return WORKDIR
+    workdir = PurePosixPath(os.path.normpath(image.workdir))
+    found = _host_path(str(workdir), spec=spec, home=home, sandboxed=True)
+    return workdir if found is not None and found.is_dir() else WORKDIR
+
+
 def _host_path(path: str, *, spec: SessionSpec, home: Path, sandboxed: bool) -> Path | None:
     """Where `path` as the command sees it lives on the host (None: nowhere we know)."""
     if not sandboxed:
         return home / path if not path.startswith("/") else Path(path)
-    inner = PurePosixPath(os.path.normpath(path if path.startswith("/") else f"{WORKDIR}/{path}"))
+    if not path.startswith("/"):
+        path = f"{_start_dir(spec, home=home)}/{path}"
+    inner = PurePosixPath(os.path.normpath(path))
     for mount in spec.mounts:
         folder = WORKDIR / mount.name
         if not mount.home and (inner == folder or folder in inner.parents):
@@ -246,6 +342,9 @@ def _host_path(path: str, *, spec: SessionSpec, home: Path, sandboxed: bool) -> 
         work = next((mount.source for mount in spec.mounts if mount.home), home)
         return work / inner.relative_to(WORKDIR)
     top = f"/{inner.parts[1]}" if len(inner.parts) > 1 else "/"
+    if spec.image is not None:
+        own = top.lstrip("/") in IMAGE_OWN
+        return None if own else in_image(spec.image.rootfs, str(inner))
     bound = any(
         inner == PurePosixPath(p) or PurePosixPath(p) in inner.parents for p in spec.ro_paths
     )

@@ -169,7 +169,7 @@ class Supervisor:
         fds = {"info": info_w, "block": block_r}
         if self.launch.seccomp is not None and "seccomp" in slots:
             fds["seccomp"] = os.open(self.launch.seccomp, os.O_RDONLY | os.O_CLOEXEC)
-        argv[slots["loader"]] = env_loader(env_fd)
+        argv[slots["loader"]] = env_loader(env_fd, workdir=self.launch.workdir)
         for name, fd in fds.items():
             argv[slots[name]] = str(fd)
         child = self._popen(
@@ -281,10 +281,12 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def env_loader(fd: int) -> str:
+def env_loader(fd: int, *, workdir: str | None = None) -> str:
     """The shell script (run as the session uid, inside the sandbox) that loads the
-    environment from `fd` (see env_script), closes it and execs its arguments."""
-    return f'. /dev/fd/{fd} && exec {fd}<&- && exec "$@"'
+    environment from `fd` (see env_script), closes it, changes to `workdir` where the
+    session may (else it stays in /home/work) and execs its arguments."""
+    change = f"{{ cd -- {shlex.quote(workdir)} 2>/dev/null || :; }} && " if workdir else ""
+    return f'. /dev/fd/{fd} && exec {fd}<&- && {change}exec "$@"'
 
 
 def env_script(env: dict[str, str]) -> bytes:

@@ -48,6 +48,14 @@ def agent(
             help="free MiB kept on disks holding writable folders (default: 2 GiB or 5 %)",
         ),
     ] = None,
+    image_cache_mb: Annotated[
+        int,
+        typer.Option(
+            "--image-cache-mb",
+            min=0,
+            help="MiB of unpacked images kept on this node (least recently used go first)",
+        ),
+    ] = 20480,
 ) -> None:
     """Register with the manager and run the sessions it assigns to this node."""
     from shipyard.agent.daemon import (  # noqa: PLC0415 - agent modules load only here
@@ -74,6 +82,7 @@ def agent(
         mock_gpus=mock_gpus,
         resource_group=resource_group,
         disk_reserve=None if disk_reserve_mb is None else disk_reserve_mb * 2**20,
+        image_budget=image_cache_mb * 2**20,
     )
     daemon = AgentDaemon(config, runtime)
     console.print(f"agent {daemon.agent_id} -> {manager} (state in {state})")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -74,6 +74,58 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class ImageRoot:
+    """An OCI image a session runs inside: its unpacked root filesystem and its config.
+
+    `rootfs` is an absolute host path to the unpacked image, owned by root and writable by
+    no one else (the agent's image store makes it so); the session sees it read-only as /.
+    From the image's config: `env` lies under the session's own environment (the session's
+    values win; the image's PATH replaces the default one), `entrypoint` + `cmd` is the
+    command when the session gives none (a session's own command replaces both, so that
+    an interactive shell is not handed to an entrypoint), and `workdir` is where the
+    command starts when it exists there (else /home/work). The image's User is ignored:
+    a session always runs as its user's uid.
+    """
+
+    rootfs: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    workdir: str = ""
+
+    @classmethod
+    def from_config(cls, rootfs: Path, config: Mapping[str, object]) -> ImageRoot:
+        """The image at `rootfs` with an OCI image config (the config blob's JSON, or its
+        "config" member); malformed members are ignored rather than trusted."""
+        inner = config.get("config", config)
+        body: Mapping[str, object] = inner if isinstance(inner, Mapping) else {}
+        env = {}
+        for item in _strings(body.get("Env")):
+            name, sep, value = item.partition("=")
+            if sep and _ENV_NAME.fullmatch(name):
+                env[name] = value
+        workdir = body.get("WorkingDir")
+        return cls(
+            rootfs=rootfs,
+            env=env,
+            entrypoint=_strings(body.get("Entrypoint")),
+            cmd=_strings(body.get("Cmd")),
+            workdir=workdir if isinstance(workdir, str) else "",
+        )
+
+    @property
+    def default_command(self) -> tuple[str, ...]:
+        return (*self.entrypoint, *self.cmd)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A JSON list of strings as a tuple (anything else: empty)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return ()
+    return tuple(value)
+
+
+@dataclass(frozen=True)
 class SessionSpec:
     """What to run and within which limits.
 
@@ -88,7 +140,9 @@ class SessionSpec:
     `network:port`) in `network_allow`. `ro_paths` are host directories (an environment's
     installation) bound read-only at the same path. `scratch` bounds the session's scratch
     space, kept in memory and counted against `mem` (bytes, 0: the runtime's default): its
-    /home/work, or, when `mounts` holds the owner's home (`HOME`), its /tmp.
+    /home/work, or, when `mounts` holds the owner's home (`HOME`), its /tmp. With `image`
+    the session runs inside that image's root filesystem instead of the host's system
+    directories (see ImageRoot; `command` may then be empty to run the image's default).
     """
 
     session_id: str
@@ -107,6 +161,14 @@ class SessionSpec:
     user: str = "work"
     ro_paths: tuple[str, ...] = ()
     scratch: int = 0
+    image: ImageRoot | None = None
+
+    @property
+    def effective_command(self) -> tuple[str, ...]:
+        """The command to run: the spec's own, else its image's default command."""
+        if self.command or self.image is None:
+            return self.command
+        return self.image.default_command
 
 
 @dataclass(frozen=True)
@@ -184,8 +246,7 @@ def check_spec(spec: SessionSpec) -> None:
     """Raise SessionStartError unless the spec is safe to turn into paths, cgroups and argv."""
     if not is_session_id(spec.session_id):
         raise SessionStartError(f"session id {spec.session_id!r} is not 32 lowercase hex digits")
-    if not spec.command or not spec.command[0]:
-        raise SessionStartError("the session has no command to run")
+    _check_command(spec)
     if spec.cpu < 0 or spec.mem < 0 or spec.pids_max < 0:
         raise SessionStartError("resource limits cannot be negative")
     if any(index < 0 for index in spec.gpus):
@@ -193,8 +254,10 @@ def check_spec(spec: SessionSpec) -> None:
     bad_env = [name for name in spec.env if not _ENV_NAME.fullmatch(name)]
     if bad_env:
         raise SessionStartError(f"invalid environment variable name {bad_env[0]!r}")
-    if any("\0" in text for text in (*spec.env.values(), *spec.command)):
+    if any("\0" in text for text in (*spec.env.values(), *spec.effective_command)):
         raise SessionStartError("the command and environment cannot contain NUL characters")
+    if spec.image is not None:
+        _check_image(spec.image, ro_paths=spec.ro_paths)
     names = [mount.name for mount in spec.mounts]
     for name in names:
         if name != HOME and (not _MOUNT_NAME.fullmatch(name) or name in {".", ".."}):
@@ -209,6 +272,30 @@ def check_spec(spec: SessionSpec) -> None:
     relative = [mount.name for mount in spec.mounts if not mount.source.is_absolute()]
     if relative:
         raise SessionStartError(f"folder {relative[0]}: its source must be an absolute path")
+
+
+def _check_command(spec: SessionSpec) -> None:
+    if spec.effective_command and spec.effective_command[0]:
+        return
+    if spec.image is not None and not spec.command:
+        raise SessionStartError(
+            "the session has no command to run, and its image has no default command"
+        )
+    raise SessionStartError("the session has no command to run")
+
+
+def _check_image(image: ImageRoot, *, ro_paths: Sequence[str]) -> None:
+    if not image.rootfs.is_absolute():
+        raise SessionStartError("the image's root filesystem must be an absolute path")
+    bad_env = [name for name in image.env if not _ENV_NAME.fullmatch(name)]
+    if bad_env:
+        raise SessionStartError(f"the image sets an invalid environment variable {bad_env[0]!r}")
+    if any("\0" in text for text in (*image.env.values(), image.workdir)):
+        raise SessionStartError("the image's environment cannot contain NUL characters")
+    if ro_paths:
+        # Host directories would be bound into the image's read-only tree, through
+        # whatever links the image holds on their way.
+        raise SessionStartError("a session in an image cannot also bind host directories")
 
 
 class Runtime(ABC):

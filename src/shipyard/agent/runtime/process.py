@@ -15,6 +15,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.agent import cgroups as cgroups_module
-from shipyard.agent import etc, folders, network, sandbox, seccomp
+from shipyard.agent import etc, folders, hostbin, network, sandbox, seccomp
 from shipyard.agent.cgroups import CgroupChoice, CgroupSet
 from shipyard.agent.runtime import home, procfs
 from shipyard.agent.runtime.base import (
@@ -33,6 +34,7 @@ from shipyard.agent.runtime.base import (
     NOT_FOUND_EXIT,
     UNKNOWN_EXIT,
     Enforcement,
+    ImageRoot,
     Mount,
     Runtime,
     SessionNotFound,
@@ -109,6 +111,8 @@ class ProcessRuntime(Runtime):
         self._scratch = scratch
         self._net_tools = {name: shutil.which(name) for name in NETWORK_TOOLS}
         self._etc_base = etc.prepare_base(self.state_dir) if self._bwrap else None
+        self._hostbin: hostbin.HostBin | None = None
+        self._hostbin_problem: str | None = None
         self._seccomp, self._seccomp_problem = (
             self._compile_filter() if self._bwrap else (None, None)
         )
@@ -184,6 +188,51 @@ class ProcessRuntime(Runtime):
             runnable = not session.root.exists() and self._prepare(spec, session)
         return self._launch(session) if runnable else self._await_running(session)
 
+    def _host_programs(self) -> hostbin.HostBin:
+        """The host programs image sessions run (shipyard.agent.hostbin), made on first use."""
+        if self._hostbin is None and self._hostbin_problem is None:
+            try:
+                self._hostbin = hostbin.prepare(
+                    self.state_dir,
+                    setpriv=self._setpriv or "setpriv",
+                    busybox=shutil.which("busybox"),
+                )
+            except (hostbin.HostBinError, OSError) as error:
+                self._hostbin_problem = f"host programs for image sessions: {error}"
+        if self._hostbin is None:
+            raise SessionStartError(self._hostbin_problem or "no host programs")
+        return self._hostbin
+
+    def _check_image(self, image: ImageRoot) -> None:
+        """An image must be a directory only root (or, not as root, the agent) can change."""
+        if not self._bwrap:
+            raise SessionStartError("sessions in an image need bubblewrap on this agent")
+        try:
+            info = image.rootfs.lstat()
+        except OSError:
+            raise SessionStartError(f"the image {image.rootfs} is not on this agent") from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise SessionStartError(f"the image {image.rootfs} is not a directory")
+        if info.st_uid not in (0, os.geteuid()) or info.st_mode & 0o022:
+            raise SessionStartError(
+                f"the image {image.rootfs} can be changed by others than root: refused"
+            )
+        if self._uid is not None:
+            self._host_programs()
+        if not sandbox.image_has_shell(image.rootfs) and self._shell_for(image) is None:
+            raise SessionStartError(
+                "the image has no /bin/sh, and this agent has no busybox to run its sessions"
+            )
+
+    def _shell_for(self, image: ImageRoot) -> tuple[str, ...] | None:
+        """The shell that loads the session's environment: the image's /bin/sh, else the
+        host's busybox (None: neither)."""
+        if sandbox.image_has_shell(image.rootfs):
+            return ("/bin/sh",)
+        if self._uid is None:  # no host programs are bound without a session uid
+            return None
+        return self._host_programs().shell
+
     def _check_can_run(self, spec: SessionSpec) -> None:
         if not self._bwrap and not self._allow_unsandboxed:
             raise SessionStartError(
@@ -212,6 +261,8 @@ class ProcessRuntime(Runtime):
         for mount in spec.mounts:
             if not mount.source.is_dir():
                 raise SessionStartError(f"folder {mount.name}: {mount.source} does not exist")
+        if spec.image is not None:
+            self._check_image(spec.image)
 
     def _prepare(self, spec: SessionSpec, session: SessionDir) -> bool:
         """Create the session's directory atomically: complete, or not at all.
@@ -315,9 +366,13 @@ class ProcessRuntime(Runtime):
         slots: dict[str, int] = {}
         net: dict[str, Any] | None = None
         if self._bwrap and self._etc_base is not None:
+            image = spec.image
+            programs = self._host_programs() if image is not None and uid is not None else None
             paths = sandbox.SandboxPaths(
                 home=home,
-                etc_base=self._etc_base,
+                etc_base=self._etc_base
+                if image is None
+                else etc.prepare_image_base(self.state_dir, image.rootfs),
                 etc=session.etc,
                 cpu_online=session.cpu_online,
                 seccomp=self._seccomp,
@@ -326,15 +381,18 @@ class ProcessRuntime(Runtime):
                     for m in spec.mounts
                     if uid is not None
                 },
+                hostbin=programs.directory if programs is not None else None,
             )
+            setpriv = programs.setpriv if programs is not None else (self._setpriv or "setpriv",)
             argv, slots = sandbox.bwrap_argv(
                 self._bwrap,
                 spec,
                 paths=paths,
-                setpriv=self._setpriv,
+                setpriv=setpriv,
                 uid=uid,
                 gid=gid,
                 features=self._features,
+                shell=(self._shell_for(image) if image else None) or ("/bin/sh",),
             )
             try:
                 net = network.plan(spec.network, allow=spec.network_allow, tools=self._net_tools)
@@ -345,7 +403,7 @@ class ProcessRuntime(Runtime):
                 argv = [*prefix, *argv]
                 slots = {name: index + len(prefix) for name, index in slots.items()}
         else:
-            argv = list(spec.command)
+            argv = list(spec.effective_command)
         return Launch(
             argv=tuple(argv),
             env=env,
@@ -362,6 +420,7 @@ class ProcessRuntime(Runtime):
             seccomp=str(self._seccomp) if self._seccomp and self._bwrap else None,
             home_size=(spec.scratch or self._scratch) if self._bwrap and uid is not None else None,
             cpus=tuple(sandbox.cpu_set(spec)),
+            workdir=(spec.image.workdir or None) if spec.image is not None else None,
         )
 
     def _launch(self, session: SessionDir) -> SessionStatus:

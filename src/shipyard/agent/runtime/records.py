@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from shipyard.agent.runtime.base import (
     FolderAccess,
+    ImageRoot,
     Mount,
     NetworkMode,
     SessionSpec,
@@ -36,7 +37,30 @@ def spec_to_json(spec: SessionSpec) -> dict[str, Any]:
         "user": spec.user,
         "ro_paths": list(spec.ro_paths),
         "scratch": spec.scratch,
+        "image": None if spec.image is None else _image_to_json(spec.image),
     }
+
+
+def _image_to_json(image: ImageRoot) -> dict[str, Any]:
+    return {
+        "rootfs": str(image.rootfs),
+        "env": dict(image.env),
+        "entrypoint": list(image.entrypoint),
+        "cmd": list(image.cmd),
+        "workdir": image.workdir,
+    }
+
+
+def _image_from_json(data: dict[str, Any] | None) -> ImageRoot | None:
+    if data is None:
+        return None
+    return ImageRoot(
+        rootfs=Path(data["rootfs"]),
+        env=dict(data["env"]),
+        entrypoint=tuple(data["entrypoint"]),
+        cmd=tuple(data["cmd"]),
+        workdir=data["workdir"],
+    )
 
 
 def spec_from_json(data: dict[str, Any]) -> SessionSpec:
@@ -60,6 +84,7 @@ def spec_from_json(data: dict[str, Any]) -> SessionSpec:
         user=data.get("user", "work"),
         ro_paths=tuple(data.get("ro_paths", ())),
         scratch=int(data.get("scratch", 0)),
+        image=_image_from_json(data.get("image")),
     )
 
 

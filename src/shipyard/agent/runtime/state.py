@@ -104,7 +104,8 @@ class Launch(NamedTuple):
     `cgroups` is CgroupSet.to_json() or None; `rlimits` maps resource names ("RLIMIT_AS")
     to values. The session runs as `uid`/`gid` (None: the agent's own); with
     `drop_privileges` the child switches to them before exec, else setpriv does it inside
-    the sandbox.
+    the sandbox. In a sandbox the loader changes to `workdir` (an image's WorkingDir) as
+    the session uid where it can, else the command starts in /home/work.
     """
 
     argv: tuple[str, ...]
@@ -121,6 +122,7 @@ class Launch(NamedTuple):
     seccomp: str | None = None
     home_size: int | None = None
     cpus: tuple[int, ...] = ()
+    workdir: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -138,6 +140,7 @@ class Launch(NamedTuple):
             "seccomp": self.seccomp,
             "home_size": self.home_size,
             "cpus": list(self.cpus),
+            "workdir": self.workdir,
         }
 
     @classmethod
@@ -157,6 +160,7 @@ class Launch(NamedTuple):
             seccomp=data.get("seccomp"),
             home_size=data.get("home_size"),
             cpus=tuple(data.get("cpus", ())),
+            workdir=data.get("workdir"),
         )
 
 
