@@ -23,12 +23,13 @@ from shipyard.agents.notifier import Notifier
 from shipyard.api import errors as api_errors
 from shipyard.api import metrics as metrics_endpoint
 from shipyard.api.deps import api_principal
-from shipyard.api.routes import agent_protocol
+from shipyard.api.routes import agent_blobs, agent_protocol
 from shipyard.api.routes import router as api_router
 from shipyard.api.routes.system import health
 from shipyard.config import Settings, get_settings
 from shipyard.db import Database
 from shipyard.edge.limits import RequestLimits
+from shipyard.environments import image_jobs
 from shipyard.metrics.middleware import HttpMetricsMiddleware
 from shipyard.metrics.registry import Metrics
 from shipyard.scheduler.loop import SchedulerLoop
@@ -106,6 +107,8 @@ def _docs(app: FastAPI) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.notifier.bind(asyncio.get_running_loop())
     if app.state.run_scheduler:
+        # Image jobs this host's earlier process was running died with it: say so.
+        await asyncio.to_thread(image_jobs.mark_interrupted, app.state.db)
         await app.state.scheduler.start()
         await app.state.storage_monitor.start()
         await app.state.log_collector.start()
@@ -143,6 +146,7 @@ def create_app(
     app.include_router(health)
     app.include_router(metrics_endpoint.router)
     app.include_router(agent_protocol.router)
+    app.include_router(agent_blobs.router)
     app.include_router(api_router, dependencies=[Depends(api_principal)])
     app.include_router(web_router, dependencies=[Depends(web_principal)])
     app.include_router(terminal.socket_router)

@@ -172,6 +172,12 @@ class Settings(BaseSettings):
     # Disk each agent may fill with unpacked images (shared read-only by sessions); beyond
     # it, the least recently used images that no session holds are removed.
     image_cache_mb: int = Field(default=20480, ge=0)
+    # Encrypts secrets kept in the database (registry credentials of image environments).
+    # Unset: a random key made on first use in <data_dir>/secret-key (0600); managers that
+    # share a database must share this key.
+    secret_key: str | None = Field(default=None, min_length=32, repr=False)
+    # Where image builds cache Debian bases and uv downloads (unset: <data_dir>/images/cache).
+    image_build_cache: Path | None = None
     # Without bubblewrap, sessions are refused unless this is set (they would see the host).
     allow_unsandboxed_sessions: bool = False
 

@@ -15,8 +15,9 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,10 +29,18 @@ from shipyard import __version__
 from shipyard.agent import gpu as gpus
 from shipyard.agent import metrics
 from shipyard.agent.client import LONG_POLL, ManagerClient, ManagerError
-from shipyard.agent.images import ImageStore
+from shipyard.agent.images import ImageError, ImageStore
+from shipyard.agent.images.pull import PullCancelled, Puller
 from shipyard.agent.quota import QuotaWatcher
-from shipyard.agent.runtime.base import HOME, Mount, Runtime, SessionSpec, SessionStatus
-from shipyard.agent.sandbox import SYSTEM_DIRS
+from shipyard.agent.runtime.base import (
+    HOME,
+    ImageRoot,
+    Mount,
+    Runtime,
+    SessionSpec,
+    SessionStatus,
+)
+from shipyard.agent.sandbox import SYSTEM_DIRS, in_image
 from shipyard.agents import signing
 from shipyard.agents.schemas import DesiredMount, DesiredSession, DesiredState
 from shipyard.db import utcnow
@@ -59,6 +68,20 @@ class AgentConfig:
     disk_reserve: int | None = None
     #: bytes of unpacked images kept under data_dir/images (least recently used go first)
     image_budget: int = 20 << 30
+
+
+@dataclass
+class Preparing:
+    """A session whose image is being pulled: how far, and how to call the pull off."""
+
+    desired: DesiredSession
+    done: int = 0
+    total: int = 0
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    task: asyncio.Task[None] | None = None
+
+    def progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
 
 
 class AgentConfigError(Exception):
@@ -97,6 +120,9 @@ class AgentDaemon:
         self._mounts: dict[str, _Granted] = {}  # what each session was last told
         self.quota = QuotaWatcher(runtime, reserve=config.disk_reserve)
         self.images = ImageStore(config.data_dir / "images", budget=config.image_budget)
+        self.puller = Puller(config.manager_url, config.token, self.images)
+        self._preparing: dict[str, Preparing] = {}  # sessions whose image is being pulled
+        self._wanted: set[str] = set()  # the sessions of the last desired state
         self._report_now = asyncio.Event()
         self._reconcile_lock = asyncio.Lock()
 
@@ -107,7 +133,10 @@ class AgentDaemon:
             await asyncio.gather(self._heartbeats(), self._watch(), self._watch_exits())
         finally:
             self.quota.stop()  # at most one poll interval: its thread looks every 50 ms
+            for preparing in list(self._preparing.values()):
+                preparing.cancelled.set()
             await self.client.close()
+            await run_in_threadpool(self.puller.close)
 
     def registration(self) -> dict[str, Any]:
         enforcement = self.runtime.enforcement()
@@ -163,7 +192,10 @@ class AgentDaemon:
         payload = {
             "agent_id": self.agent_id,
             "utilization": await run_in_threadpool(metrics.live, self.gpus),
-            "sessions": [_report(status) for status in statuses],
+            "sessions": [
+                *(_report(status) for status in statuses),
+                *(_pulling(sid, p) for sid, p in list(self._preparing.items())),
+            ],
         }
         await self.client.heartbeat(payload)
 
@@ -200,10 +232,20 @@ class AgentDaemon:
                 status.session_id: status for status in await run_in_threadpool(self.runtime.list)
             }
             wanted = {session.session_id.hex: session for session in state.sessions}
+            self._wanted = set(wanted)
             self._failed = {k: v for k, v in self._failed.items() if k in wanted}
+            # Holds of sessions this node no longer has (removed while the agent was down).
+            await run_in_threadpool(self.images.retain, {*known, *self._preparing})
+            for session_id, preparing in self._preparing.items():
+                if session_id not in wanted:
+                    preparing.cancelled.set()
             for session_id, desired in wanted.items():
                 status = known.get(session_id)
-                if status is None and session_id not in self._failed:
+                if session_id in self._preparing:
+                    continue
+                if status is None and session_id not in self._failed and desired.image:
+                    self._pull(desired)
+                elif status is None and session_id not in self._failed:
                     spec = self._spec(desired, known)
                     await run_in_threadpool(self._start, spec, _limits(desired))
                     self._mounts[session_id] = _granted(desired)
@@ -216,6 +258,54 @@ class AgentDaemon:
                     await run_in_threadpool(self.quota.forget, session_id)
                     await self._retire(status)
             self._mounts = {k: v for k, v in self._mounts.items() if k in wanted}
+        self._report_now.set()
+
+    def _pull(self, desired: DesiredSession) -> None:
+        """Pull the session's image in the background; the session starts once it is ready."""
+        preparing = Preparing(desired, total=desired.image.size if desired.image else 0)
+        self._preparing[desired.session_id.hex] = preparing
+        preparing.task = asyncio.create_task(self._prepare_image(preparing))
+
+    async def _prepare_image(self, preparing: Preparing) -> None:
+        """Hold, pull and unpack the image, then start the session in it (if still wanted).
+
+        A pull that fails ends the session with the reason (reported as a failed start)."""
+        desired = preparing.desired
+        session_id = desired.session_id.hex
+        assert desired.image is not None
+        try:
+            ensured = await run_in_threadpool(
+                self.puller.prepare,
+                session_id,
+                desired.image.digest,
+                size=desired.image.size,
+                progress=preparing.progress,
+                cancelled=preparing.cancelled,
+            )
+        except Exception as exc:
+            await run_in_threadpool(self.images.release, session_id)
+            async with self._reconcile_lock:
+                self._preparing.pop(session_id, None)
+                if not isinstance(exc, PullCancelled) and session_id in self._wanted:
+                    message = exc.message if isinstance(exc, ImageError) else str(exc)
+                    log.warning("session %s: its image failed: %s", session_id, message)
+                    self._failed[session_id] = _failed(
+                        session_id, f"failed to pull the image: {message}"
+                    )
+            self._report_now.set()
+            return
+        image = ImageRoot.from_config(ensured.rootfs, ensured.config)
+        async with self._reconcile_lock:
+            self._preparing.pop(session_id, None)
+            if session_id not in self._wanted:
+                await run_in_threadpool(self.images.release, session_id)
+                return
+            known = {
+                status.session_id: status for status in await run_in_threadpool(self.runtime.list)
+            }
+            spec = self._spec(desired, known, image=image)
+            await run_in_threadpool(self._start, spec, _limits(desired))
+            self._mounts[session_id] = _granted(desired)
         self._report_now.set()
 
     async def _follow_mounts(self, session_id: str, granted: _Granted) -> None:
@@ -247,18 +337,10 @@ class AgentDaemon:
             self.runtime.start(replace(spec, mounts=mounts))
         except Exception as exc:  # reported, never retried: the spec itself cannot run here
             self.quota.forget(spec.session_id)
+            if spec.image is not None:
+                self.images.release(spec.session_id)
             log.warning("session %s failed to start: %s", spec.session_id, exc)
-            now = utcnow()
-            self._failed[spec.session_id] = SessionStatus(
-                session_id=spec.session_id,
-                running=False,
-                pid=None,
-                exit_code=None,
-                oom_killed=False,
-                error=f"failed to start: {exc}"[:255],
-                started_at=now,
-                finished_at=now,
-            )
+            self._failed[spec.session_id] = _failed(spec.session_id, f"failed to start: {exc}")
 
     async def _retire(self, status: SessionStatus) -> None:
         if status.running:
@@ -266,15 +348,26 @@ class AgentDaemon:
         elif status.finished_at is not None and utcnow() - status.finished_at > KEEP_EXITED:
             await run_in_threadpool(self.runtime.remove, status.session_id)
             self._remember_gpus(status.session_id, ())
+            # Its image may go now, least recently used first, should the store be full.
+            await run_in_threadpool(self.images.release, status.session_id)
+            await run_in_threadpool(self.images.collect)
 
-    def _spec(self, desired: DesiredSession, known: dict[str, SessionStatus]) -> SessionSpec:
-        env = {**desired.env, "PATH": _path(desired.path_prefix)}
+    def _spec(
+        self,
+        desired: DesiredSession,
+        known: dict[str, SessionStatus],
+        *,
+        image: ImageRoot | None = None,
+    ) -> SessionSpec:
+        env = dict(desired.env)
+        if image is None or desired.path_prefix:  # else the image's PATH
+            env["PATH"] = _path(desired.path_prefix)
         if desired.interpreter:
             env["SHIPYARD_PYTHON"] = desired.interpreter
         return SessionSpec(
             session_id=desired.session_id.hex,
             kind=desired.kind,
-            command=argv(desired),
+            command=argv(desired, image=image),
             env=env,
             cpu=Decimal(desired.cpu),
             mem=desired.mem,
@@ -286,7 +379,8 @@ class AgentDaemon:
             network=desired.network,
             network_allow=tuple(desired.network_allow),
             scratch=desired.scratch,
-            ro_paths=environment_dirs(desired),
+            ro_paths=environment_dirs(desired) if image is None else (),
+            image=image,
         )
 
     def _free_gpus(self, count: int, known: dict[str, SessionStatus]) -> tuple[int, ...]:
@@ -361,21 +455,47 @@ def _path(prefix: str) -> str:
     return f"{prefix}:{BASE_PATH}" if prefix and prefix not in BASE_PATH.split(":") else BASE_PATH
 
 
-def argv(desired: DesiredSession) -> tuple[str, ...]:
+def argv(desired: DesiredSession, *, image: ImageRoot | None = None) -> tuple[str, ...]:
     """What the session runs: bash for a terminal, a batch command through `sh -c`.
 
     With an environment interpreter, bash runs the batch command instead, with `python`
     defined as that interpreter (Debian has no plain `python`). A batch session without a
-    command gets none, which the runtime refuses (reported as failed to start).
+    command gets none, which the runtime refuses (reported as failed to start) unless its
+    `image` has a default command. In an image without bash, /bin/sh stands in for it.
     """
+    bash = image is None or in_image(image.rootfs, "/bin/bash") is not None
     if desired.kind == "interactive":
-        return ("/bin/bash",)
+        return ("/bin/bash",) if bash else ("/bin/sh",)
     if desired.command is None:
         return ()
-    if not desired.interpreter:
+    if not desired.interpreter or not bash:
         return ("/bin/sh", "-c", desired.command)
     shim = f'python() {{ "{desired.interpreter}" "$@"; }}; export -f python 2>/dev/null; '
     return ("/bin/bash", "-c", shim + desired.command)
+
+
+def _failed(session_id: str, error: str) -> SessionStatus:
+    """A session that ended before it ran, with the reason."""
+    now = utcnow()
+    return SessionStatus(
+        session_id=session_id,
+        running=False,
+        pid=None,
+        exit_code=None,
+        oom_killed=False,
+        error=error[:255],
+        started_at=now,
+        finished_at=now,
+    )
+
+
+def _pulling(session_id: str, preparing: Preparing) -> dict[str, Any]:
+    """A session whose image is still being pulled: neither running nor ended."""
+    return {
+        "session_id": _uuid(session_id),
+        "running": False,
+        "pulling": {"done": preparing.done, "total": max(preparing.total, preparing.done)},
+    }
 
 
 def _report(status: SessionStatus) -> dict[str, Any]:

@@ -49,6 +49,13 @@ class RegisterReply(BaseModel):
     lost_after: float
 
 
+class PullProgress(Strict):
+    """A session still being prepared: the bytes of its image the agent has, of `total`."""
+
+    done: int = Field(ge=0)
+    total: int = Field(ge=0)
+
+
 class SessionReport(Strict):
     session_id: uuid.UUID
     running: bool
@@ -57,6 +64,8 @@ class SessionReport(Strict):
     error: str | None = Field(default=None, max_length=255)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    #: set while the agent pulls the session's image (it does not run yet, nor has it ended)
+    pulling: PullProgress | None = None
 
 
 class Heartbeat(Strict):
@@ -84,6 +93,15 @@ class DesiredMount(BaseModel):
     limit: int | None = None
 
 
+class DesiredImage(BaseModel):
+    """The OCI image a session runs in, as the agent fetches it from the manager by digest
+    (GET /api/v1/agent/blobs/{digest}): its manifest's digest, and the bytes of all its
+    blobs (manifest, config and layers; 0 when the manager does not know them)."""
+
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
 class DesiredSession(BaseModel):
     """A session an agent should run. The agent builds its argv from `kind` and `command`:
     a terminal's shell for "interactive" (`command` None), the raw `command` through a shell
@@ -107,6 +125,8 @@ class DesiredSession(BaseModel):
     #: the owner's home folder, bound at /home/work itself (its `name` is not used; None:
     #: no home, /home/work is scratch space that ends with the session)
     home: DesiredMount | None = None
+    #: the image the session runs inside (None: the host's system, as before)
+    image: DesiredImage | None = None
 
 
 class DesiredState(BaseModel):

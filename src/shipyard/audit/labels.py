@@ -44,6 +44,7 @@ LABELS: dict[Action, Callable[[], str]] = {
     Action.ENVIRONMENT_ADD: lambda: _("Added an environment"),
     Action.ENVIRONMENT_ENABLE: lambda: _("Enabled an environment"),
     Action.ENVIRONMENT_DISABLE: lambda: _("Disabled an environment"),
+    Action.ENVIRONMENT_DELETE: lambda: _("Deleted an environment"),
     Action.ENVIRONMENTS_RESCAN: lambda: _("Rescanned environments"),
     Action.USAGE_RECALCULATE: lambda: _("Recalculated usage"),
     Action.ANNOUNCEMENT_SET: lambda: _("Set the announcement"),

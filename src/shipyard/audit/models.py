@@ -57,6 +57,7 @@ class Action(enum.StrEnum):
     ENVIRONMENT_ADD = "environment.add"
     ENVIRONMENT_ENABLE = "environment.enable"
     ENVIRONMENT_DISABLE = "environment.disable"
+    ENVIRONMENT_DELETE = "environment.delete"
     ENVIRONMENTS_RESCAN = "environment.rescan"
 
     USAGE_RECALCULATE = "maintenance.recalculate_usage"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shipyard import __version__
-from shipyard.cli import account, admin, agent, folders, server, sessions
+from shipyard.cli import account, admin, agent, environments, folders, server, sessions
 
 app = typer.Typer(
     name="shipyard",
@@ -22,6 +22,7 @@ app.command()(account.whoami)
 app.command()(agent.agent)
 app.add_typer(sessions.app, name="session")
 app.add_typer(folders.app, name="folder")
+app.add_typer(environments.app, name="env")
 app.add_typer(admin.app, name="admin")
 
 

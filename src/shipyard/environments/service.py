@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shipyard.audit import service as audit
 from shipyard.audit.models import Action
-from shipyard.environments.models import Environment, EnvironmentSource
+from shipyard.environments.models import Environment, EnvironmentSource, EnvironmentStatus
 from shipyard.errors import Conflict, InvalidInput, NotFound
 from shipyard.i18n import _
 from shipyard.users.models import User
@@ -48,12 +48,30 @@ def ensure_builtin(db: Session) -> Environment:
 
 
 def usable(db: Session, name: str) -> Environment:
+    """An environment new sessions may use: enabled and, for an image, ready."""
     env = db.scalar(select(Environment).where(Environment.name == name))
-    if env is None or not env.enabled:
+    if env is None or not env.enabled or env.status is EnvironmentStatus.DELETED:
         raise NotFound(
             _("Unknown environment: %(name)s.") % {"name": name}, details={"field": "environment"}
         )
+    if env.status is not EnvironmentStatus.READY:
+        raise InvalidInput(
+            _("The environment %(name)s is not ready (%(status)s).")
+            % {"name": name, "status": status_label(env.status)},
+            details={"field": "environment"},
+        )
     return env
+
+
+def status_label(status: EnvironmentStatus) -> str:
+    labels = {
+        EnvironmentStatus.READY: _("ready"),
+        EnvironmentStatus.IMPORTING: _("importing"),
+        EnvironmentStatus.BUILDING: _("building"),
+        EnvironmentStatus.FAILED: _("failed"),
+        EnvironmentStatus.DELETED: _("deleted"),
+    }
+    return labels[status]
 
 
 def list_enabled(db: Session) -> list[Environment]:

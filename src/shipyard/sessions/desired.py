@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from shipyard.agents import service as agents
 from shipyard.agents.models import ResourceGroup
-from shipyard.agents.schemas import DesiredMount, DesiredSession, DesiredState
+from shipyard.agents.schemas import DesiredImage, DesiredMount, DesiredSession, DesiredState
 from shipyard.config import Settings
-from shipyard.environments.models import Environment
+from shipyard.environments.models import Environment, EnvironmentKind
 from shipyard.i18n import _
 from shipyard.policies import service as policies
 from shipyard.policies.models import PolicyKind
@@ -195,7 +195,19 @@ def _spec(
         gpus=int(slots["cuda.device"]),
         mounts=[_mount(mount) for mount in mounts],
         home=_mount(home) if home is not None else None,
+        image=_image(env),
     )
+
+
+def _image(env: Environment) -> DesiredImage | None:
+    """The image a session of `env` runs in, by its manifest digest (None: the host's system).
+
+    The agent fetches its blobs from the manager (GET /api/v1/agent/blobs/{digest}); `size`
+    is what it shows as the pull's total until it has read the manifest.
+    """
+    if env.kind is not EnvironmentKind.IMAGE or not env.image_digest:
+        return None
+    return DesiredImage(digest=env.image_digest, size=env.size or 0)
 
 
 def _mount(mount: GrantedMount) -> DesiredMount:

@@ -264,6 +264,8 @@ def apply_reports(db: Session, *, agent: Agent, reports: Iterable[SessionReport]
         report = reported.get(session.id)
         if report is None:
             _missing(db, session)
+        elif report.pulling is not None and not report.running:
+            _pulling(session, report.pulling.done, report.pulling.total)
         elif report.running:
             if session.status in (SessionStatus.SCHEDULED, SessionStatus.PREPARING):
                 lifecycle.move(db, session, SessionStatus.RUNNING, _("Running."))
@@ -271,6 +273,18 @@ def apply_reports(db: Session, *, agent: Agent, reports: Iterable[SessionReport]
             _exited(db, session, report)
         ended += session.status in FINISHED
     return ended
+
+
+def _pulling(session: ComputeSession, done: int, total: int) -> None:
+    """The agent is still fetching the session's image: its status text says how far."""
+    if session.status is not SessionStatus.PREPARING:
+        return
+    text = _("Pulling %(done)s of %(total)s MB.") % {
+        "done": done // 10**6,
+        "total": -(-max(total, done) // 10**6),
+    }
+    if session.status_info != text:
+        session.status_info = text
 
 
 def _missing(db: Session, session: ComputeSession) -> None:

@@ -577,28 +577,37 @@ class ProcessRuntime(Runtime):
 
         Every process of the session gets SIGTERM, and so does any that appears during the
         grace period: a session terminated while starting has not exec'd its command yet.
-        Interactive sessions get SIGHUP first, as when a terminal closes, and SIGTERM a
-        moment later (bash, sent both at once, may take only the SIGTERM, which it
-        ignores). bwrap's own processes are spared: its monitor would die of SIGTERM and
-        take the command down with SIGKILL before it could shut down cleanly.
+        Interactive sessions are hung up first, as when a terminal closes: SIGHUP with
+        SIGCONT (what the kernel sends on a hang-up: a stopped shell could not act on the
+        SIGHUP), again every second until they end, and SIGTERM a moment after the first
+        (bash, sent both at once, may take only the SIGTERM, which it ignores). bwrap's own
+        processes are spared: its monitor would die of SIGTERM and take the command down
+        with SIGKILL before it could shut down cleanly.
         """
         session = self._known(session_id)
         if not self._await_running(session).running:
             return
         tree = self._tree(session)
         if self._spec_of(session).kind == "interactive":
-            plan = [(0.0, signal.SIGHUP), (min(1.0, grace / 2), signal.SIGTERM)]
+            plan = [
+                (0.0, signal.SIGHUP),
+                (0.0, signal.SIGCONT),
+                (min(1.0, grace / 2), signal.SIGTERM),
+            ]
+            again = {signal.SIGHUP, signal.SIGCONT}
         else:
-            plan = [(0.0, signal.SIGTERM)]
+            plan, again = [(0.0, signal.SIGTERM)], set()
         began = time.monotonic()
-        sent: set[tuple[int, int]] = set()  # (pid, signal)
+        sent: set[tuple[int, int, int]] = set()  # (pid, signal, round: whole seconds if again)
 
         def ended() -> bool:
-            due = [signum for at, signum in plan if time.monotonic() - began >= at]
+            elapsed = time.monotonic() - began
+            due = [signum for at, signum in plan if elapsed >= at]
             pids = tree.pids()
             for pid, signum in itertools.product(pids - self._bwrap_pids(pids), due):
-                if (pid, signum) not in sent:
-                    sent.add((pid, signum))
+                key = (pid, signum, int(elapsed) if signum in again else 0)
+                if key not in sent:
+                    sent.add(key)
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signum)
             return not self._status_of(session).running

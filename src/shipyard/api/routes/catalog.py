@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shipyard.agents import service as agents
 from shipyard.api.deps import ApiUser
@@ -18,6 +18,10 @@ class EnvironmentPublic(BaseModel):
     name: str
     description: str
     apps: list[str]
+    kind: str = Field(description="host: the node's own system; image: an OCI image")
+    status: str = Field(description="only ready ones can start sessions")
+    size: int | None = Field(description="an image's bytes")
+    digest: str | None = Field(description="an image's manifest digest")
 
 
 class ResourceGroupPublic(BaseModel):
@@ -28,7 +32,15 @@ class ResourceGroupPublic(BaseModel):
 @router.get("/environments")
 def list_environments(user: ApiUser, db: DbDep) -> list[EnvironmentPublic]:
     return [
-        EnvironmentPublic(name=e.name, description=e.description, apps=list(e.apps))
+        EnvironmentPublic(
+            name=e.name,
+            description=e.description,
+            apps=list(e.apps),
+            kind=e.kind.value,
+            status=e.status.value,
+            size=e.size,
+            digest=e.image_digest,
+        )
         for e in environments.list_enabled(db)
     ]
 
