@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+import shipyard.db
+
 revision = "0013_image_environments"
 down_revision = "0012_home_folders"
 branch_labels = None
@@ -45,7 +47,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("worker", sa.String(length=128), nullable=False, server_default="")
         )
-        batch_op.add_column(sa.Column("updated_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("updated_at", shipyard.db.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_environments_owner_id_users"),
             "users",
