@@ -14,6 +14,7 @@ from shipyard.agents.models import Agent
 from shipyard.agents.schemas import SessionReport
 from shipyard.db import Database
 from shipyard.environments import service as environments
+from shipyard.environments.models import EnvironmentStatus
 from shipyard.scheduler.service import schedule_once
 from shipyard.sessions import service as sessions
 from shipyard.sessions.models import ComputeSession, SessionType
@@ -295,6 +296,19 @@ def test_an_environment_without_terminal_offers_batch_only(
     html = post(client, "/sessions/launcher", {**LAUNCH, "environment": "plain"}).text
     assert re.search(r'value="interactive" id="launch-type-interactive"[^>]* disabled', html)
     assert "This environment offers no terminal." in html
+
+
+def test_the_launcher_offers_only_environments_ready_for_sessions(
+    client: TestClient, account: Account, database: Database
+) -> None:
+    with database.session() as db:
+        for name, status in (("broken", "failed"), ("coming", "importing"), ("fine", "ready")):
+            env = environments.register(db, name=name, apps=())
+            env.status = EnvironmentStatus(status)
+    html = client.get("/sessions/launcher", headers=HTMX).text
+    assert '<option value="fine"' in html
+    assert '<option value="broken"' not in html
+    assert '<option value="coming"' not in html
 
 
 # Creating ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from shipyard.agents import service as agents
 from shipyard.agents.models import ResourceGroup
 from shipyard.environments import service as environments
-from shipyard.environments.models import Environment
+from shipyard.environments.models import Environment, EnvironmentStatus
 from shipyard.errors import InvalidInput, ShipyardError
 from shipyard.i18n import _
 from shipyard.projects.models import Project
@@ -345,7 +345,9 @@ def launcher_context(
     fresh: bool = False,
 ) -> dict[str, Any]:
     """Everything _launcher.html shows, for what the user typed so far (or the defaults)."""
-    envs = environments.list_enabled(db)
+    # An image still importing, or one that failed, is refused at START: offer only the
+    # ones sessions can use.
+    envs = [e for e in environments.list_enabled(db) if e.status is EnvironmentStatus.READY]
     form = form or LaunchForm()
     if fresh and not form.environment:
         form = replace(form, environment=_default_environment(envs))
